@@ -1,0 +1,1 @@
+"""pb_app: participatory budgeting for community grant rounds."""
