@@ -1,0 +1,12 @@
+"""Flask commands; each command lives in its own module and calls services."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register(app: Flask) -> None:
+    """Attach every command to ``flask --app pb_app``."""
+    from pb_app.cli.demo import demo
+
+    app.cli.add_command(demo)

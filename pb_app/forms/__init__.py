@@ -1,0 +1,1 @@
+"""One FlaskForm per screen."""
