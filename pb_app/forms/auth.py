@@ -8,16 +8,23 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 
+def strip(value: str | None) -> str | None:
+    """People paste addresses with spaces around them; forgive that."""
+    return value.strip() if isinstance(value, str) else value
+
+
 class RegisterForm(FlaskForm):
     """Create an account."""
 
     name = StringField(
         _l("Full name"),
+        filters=[strip],
         validators=[InputRequired(_l("Enter your full name")), Length(max=120)],
         description=_l("As you would like officers to address you."),
     )
     email = EmailField(
         _l("Email address"),
+        filters=[strip],
         validators=[
             InputRequired(_l("Enter your email address")),
             Email(_l("Enter an email address in the correct format, like name@example.com")),
@@ -43,6 +50,7 @@ class SignInForm(FlaskForm):
 
     email = EmailField(
         _l("Email address"),
+        filters=[strip],
         validators=[InputRequired(_l("Enter your email address")), Length(max=254)],
     )
     password = PasswordField(
