@@ -44,7 +44,7 @@ def role_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
             if not current_user.is_authenticated:
                 from flask import current_app
 
-                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined,no-any-return]
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if not has_role(current_user, *roles):
                 abort(403)
             return view(*args, **kwargs)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pb_app.extensions import db
+from pb_app.extensions import Model
 from pb_app.models._base import UTCDateTime, created_at_column
 from pb_app.models.people import Group
 from pb_app.models.rounds import Round, Theme, Ward
@@ -38,7 +38,7 @@ class BidStatus(StrEnum):
     NOT_FUNDED = "not_funded"
 
 
-class Bid(db.Model):
+class Bid(Model):
     """A community group's bid in a round; ``ref`` is its public id and its id in the count."""
 
     __tablename__ = "bids"
@@ -80,7 +80,7 @@ class Bid(db.Model):
         return sum(line.amount_pence for line in self.budget_lines)
 
 
-class BudgetLine(db.Model):
+class BudgetLine(Model):
     """One line of a bid's itemised budget."""
 
     __tablename__ = "budget_lines"
@@ -95,7 +95,7 @@ class BudgetLine(db.Model):
     bid: Mapped[Bid] = relationship(back_populates="budget_lines")
 
 
-class BidImage(db.Model):
+class BidImage(Model):
     """An optional picture for a bid, checked for type and size on upload."""
 
     __tablename__ = "bid_images"
@@ -107,7 +107,7 @@ class BidImage(db.Model):
     alt_text: Mapped[str] = mapped_column(String(300), default="")
 
 
-class BidTranslation(db.Model):
+class BidTranslation(Model):
     """A bid's title and summary in another language, or an easy-read version."""
 
     __tablename__ = "bid_translations"
@@ -121,7 +121,7 @@ class BidTranslation(db.Model):
     summary: Mapped[str] = mapped_column(Text)
 
 
-class BidStatusChange(db.Model):
+class BidStatusChange(Model):
     """A dated entry in a bid's history: from which status to which, by whom, and why."""
 
     __tablename__ = "bid_status_changes"
@@ -137,7 +137,7 @@ class BidStatusChange(db.Model):
     bid: Mapped[Bid] = relationship(back_populates="history")
 
 
-class BidMessage(db.Model):
+class BidMessage(Model):
     """A message in the conversation between officers and a group about a bid."""
 
     __tablename__ = "bid_messages"
@@ -149,7 +149,7 @@ class BidMessage(db.Model):
     at: Mapped[datetime] = created_at_column()
 
 
-class BidCheck(db.Model):
+class BidCheck(Model):
     """An officer's answer to one eligibility checklist item for one bid."""
 
     __tablename__ = "bid_checks"
@@ -166,7 +166,7 @@ class BidCheck(db.Model):
     at: Mapped[datetime] = created_at_column()
 
 
-class ConflictDeclaration(db.Model):
+class ConflictDeclaration(Model):
     """An officer's declared conflict of interest, which keeps them from reviewing the bid."""
 
     __tablename__ = "conflict_declarations"

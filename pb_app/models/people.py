@@ -9,7 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pb_app.extensions import db
+from pb_app.extensions import Model
 from pb_app.models._base import UTCDateTime, created_at_column
 
 
@@ -32,7 +32,7 @@ class GroupKind(StrEnum):
     INFORMAL = "informal"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     """A person who signs in: resident, group member, volunteer, officer, funder or admin."""
 
     __tablename__ = "users"
@@ -51,12 +51,12 @@ class User(UserMixin, db.Model):
     memberships: Mapped[list[GroupMembership]] = relationship(back_populates="user")
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         """Flask-Login: a deactivated account cannot sign in."""
         return self.active
 
 
-class Group(db.Model):
+class Group(Model):
     """A community group that submits bids (charity, constituted group, CIC, informal)."""
 
     __tablename__ = "groups"
@@ -77,7 +77,7 @@ class Group(db.Model):
     memberships: Mapped[list[GroupMembership]] = relationship(back_populates="group")
 
 
-class GroupMembership(db.Model):
+class GroupMembership(Model):
     """A person's membership of a group; a person may belong to several groups."""
 
     __tablename__ = "group_memberships"
@@ -93,7 +93,7 @@ class GroupMembership(db.Model):
     user: Mapped[User] = relationship(back_populates="memberships")
 
 
-class GroupInvite(db.Model):
+class GroupInvite(Model):
     """An emailed invitation to join a group; only the token's digest is stored."""
 
     __tablename__ = "group_invites"

@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pb_app.extensions import db
+from pb_app.extensions import Model
 from pb_app.models._base import BigId, created_at_column
 
 
-class ResultSnapshot(db.Model):
+class ResultSnapshot(Model):
     """One count of a round: the rule, the ballots it saw and the full outcome as JSON."""
 
     __tablename__ = "result_snapshots"
@@ -29,7 +29,7 @@ class ResultSnapshot(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class Certification(db.Model):
+class Certification(Model):
     """A funder's immutable sign-off of one snapshot: who, when, and the digest certified."""
 
     __tablename__ = "certifications"
@@ -44,7 +44,7 @@ class Certification(db.Model):
     at: Mapped[datetime] = created_at_column()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """An append-only record of an officer's, funder's or admin's action, and of auth events."""
 
     __tablename__ = "audit_events"

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pb_app.extensions import db
+from pb_app.extensions import Model
 from pb_app.models._base import UTCDateTime, created_at_column
 
 
@@ -46,7 +46,7 @@ class CodeMode(StrEnum):
     IDENTITY = "identity"
 
 
-class Round(db.Model):
+class Round(Model):
     """A participatory budgeting round; rules are frozen from the first ballot on."""
 
     __tablename__ = "rounds"
@@ -130,7 +130,7 @@ class Round(db.Model):
     )
 
 
-class Ward(db.Model):
+class Ward(Model):
     """An area of a round: bids are located in one, sub-pots and turnout are per ward."""
 
     __tablename__ = "wards"
@@ -145,7 +145,7 @@ class Ward(db.Model):
     round: Mapped[Round] = relationship(back_populates="wards")
 
 
-class Theme(db.Model):
+class Theme(Model):
     """A theme or priority of a round (e.g. "social isolation")."""
 
     __tablename__ = "themes"
@@ -159,7 +159,7 @@ class Theme(db.Model):
     round: Mapped[Round] = relationship(back_populates="themes")
 
 
-class SubPot(db.Model):
+class SubPot(Model):
     """Part of the pot reserved for one ward or one theme."""
 
     __tablename__ = "sub_pots"
@@ -179,7 +179,7 @@ class SubPot(db.Model):
     round: Mapped[Round] = relationship(back_populates="sub_pots")
 
 
-class EligiblePostcode(db.Model):
+class EligiblePostcode(Model):
     """A full postcode from an uploaded list of eligible addresses (normalised, e.g. "E8 1DY")."""
 
     __tablename__ = "eligible_postcodes"
@@ -190,7 +190,7 @@ class EligiblePostcode(db.Model):
     postcode: Mapped[str] = mapped_column(String(10))
 
 
-class EligibilityCheckItem(db.Model):
+class EligibilityCheckItem(Model):
     """One item of a round's bid eligibility checklist (e.g. "safeguarding policy in place")."""
 
     __tablename__ = "eligibility_check_items"

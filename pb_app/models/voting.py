@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pb_app.extensions import db
+from pb_app.extensions import Model
 from pb_app.models._base import BigId, UTCDateTime, created_at_column
 
 
@@ -31,7 +31,7 @@ class Channel(StrEnum):
     API = "api"
 
 
-class Voter(db.Model):
+class Voter(Model):
     """A resident's eligibility record for one round; ``identity_key`` spots the same person."""
 
     __tablename__ = "voters"
@@ -53,7 +53,7 @@ class Voter(db.Model):
     created_at: Mapped[datetime] = created_at_column()
 
 
-class CodeBatch(db.Model):
+class CodeBatch(Model):
     """A printed batch of one-time voter codes (postal pack, event, paper slips)."""
 
     __tablename__ = "code_batches"
@@ -68,7 +68,7 @@ class CodeBatch(db.Model):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class VoterCode(db.Model):
+class VoterCode(Model):
     """A single-use voter code; only its digest is stored, the code itself is printed once."""
 
     __tablename__ = "voter_codes"
@@ -81,7 +81,7 @@ class VoterCode(db.Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class Participation(db.Model):
+class Participation(Model):
     """That someone voted in a round, by which channel and when — never what they voted.
 
     The unique constraints are the "one person, one ballot" rule, enforced by the database.
@@ -109,7 +109,7 @@ class Participation(db.Model):
     at: Mapped[datetime] = created_at_column()
 
 
-class Ballot(db.Model):
+class Ballot(Model):
     """One ballot in a round's append-only, hash-chained log. No column points to a person.
 
     ``hash = SHA-256(prev_hash ‖ content)`` where ``content`` is the canonical JSON of the
@@ -134,7 +134,7 @@ class Ballot(db.Model):
     supersedes_seq: Mapped[int | None] = mapped_column(Integer)
 
 
-class ChainHead(db.Model):
+class ChainHead(Model):
     """The last link of a round's ballot log; locked while a ballot is appended."""
 
     __tablename__ = "chain_heads"
@@ -144,7 +144,7 @@ class ChainHead(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class Kiosk(db.Model):
+class Kiosk(Model):
     """A shared device signed into a round's kiosk mode at a named venue."""
 
     __tablename__ = "kiosks"
@@ -159,7 +159,7 @@ class Kiosk(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class PaperBallot(db.Model):
+class PaperBallot(Model):
     """A numbered paper slip; it enters the log only when two keyed entries agree."""
 
     __tablename__ = "paper_ballots"
@@ -176,7 +176,7 @@ class PaperBallot(db.Model):
     spoilt_reason: Mapped[str | None] = mapped_column(Text)  # spoilt, counted
 
 
-class PaperEntry(db.Model):
+class PaperEntry(Model):
     """One keying of a paper ballot (entry 1 or 2), by one member of staff."""
 
     __tablename__ = "paper_entries"
@@ -190,7 +190,7 @@ class PaperEntry(db.Model):
     at: Mapped[datetime] = created_at_column()
 
 
-class EqualitiesAnswer(db.Model):
+class EqualitiesAnswer(Model):
     """Optional equalities monitoring answers: stored apart from identity and ballots."""
 
     __tablename__ = "equalities_answers"

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from pb_app.extensions import limiter
 from pb_app.forms.auth import RegisterForm, SignInForm, SignOutForm
+from pb_app.models import User
 from pb_app.services import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
@@ -19,7 +20,7 @@ def _safe_next(default: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else default
 
 
-def _start_session(user: accounts.User) -> None:
+def _start_session(user: User) -> None:
     # A fresh session on every sign-in: nothing from before signing in carries over.
     language = session.get("language")
     session.clear()
