@@ -224,7 +224,7 @@ def greedy(
             reasons[project.id] = Reason(
                 "funded",
                 f"Funded in step {number}: {figures(candidate)}, cost {money(project.cost)}; "
-                f"{money(before)} was left.",
+                f"{money(left)} was left.",
                 funded=True,
                 step=number,
                 params={**params, "money_after": left},
