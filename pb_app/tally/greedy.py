@@ -171,7 +171,7 @@ def greedy(
             assert maximum is not None  # computed above whenever the threshold is a share
             share = Fraction(candidate.metric, maximum) if maximum else Fraction(0)
             if share < threshold:
-                measure = "score" if order_by == "score" else "votes"
+                measure = "score" if order_by == "score" else "support"
                 reasons[project.id] = Reason(
                     "below-threshold",
                     f"Not funded: {_percent(share)} of the maximum {measure}, "

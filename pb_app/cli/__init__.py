@@ -1,0 +1,1 @@
+"""Flask command-line commands; each module defines one click command the app registers."""
