@@ -28,7 +28,7 @@ from pyrankvote.helpers import ElectionManager
 from pyrankvote.models import Ballot as _PaperBallot
 from pyrankvote.models import Candidate as _Candidate
 
-from pb_app.tally.election import Election, Project
+from pb_app.tally.election import BallotType, Election, Project
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 
 # --- a small typed wrapper around pyrankvote ------------------------------------------------
@@ -165,6 +165,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
+def _check_ranked(election: Election, rule: str) -> None:
+    # An approval or points ballot lists projects in no meaningful order; counting it as a
+    # ranking would invent preferences the voter never expressed.
+    if election.ballot_type not in (BallotType.ORDINAL, BallotType.CHOOSE_ONE):
+        raise ValueError(
+            f"The rule {rule} counts ranked ballots, but this election's ballots are "
+            f"{election.ballot_type.value}."
+        )
+
+
 def _no_support_reason() -> Reason:
     return Reason(code="no-support", text="Not funded: no ballot ranked it.", funded=False)
 
@@ -203,6 +213,7 @@ def _instant_runoff(
 
 def sequential_irv(election: Election, rank: Mapping[str, int]) -> Outcome:
     """Fund instant-runoff winners one by one among the projects that still fit (tally.md §2)."""
+    _check_ranked(election, "sequential-irv")
     money = partial(format_money, unit=election.unit, currency=election.currency)
     support = _support(election)
     reasons: dict[str, Reason] = {}
@@ -341,6 +352,7 @@ def _grant(election: Election, grant: int | None) -> int:
 
 def stv(election: Election, rank: Mapping[str, int], *, grant: int | None = None) -> Outcome:
     """Single transferable vote for ⌊budget/grant⌋ equal grants, with the Droop quota."""
+    _check_ranked(election, "stv")
     money = partial(format_money, unit=election.unit, currency=election.currency)
     grant = _grant(election, grant)
     seats = election.budget // grant

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pyrankvote
 import pyrankvote.helpers
@@ -18,6 +19,7 @@ from pb_app.tally.election import Ballot, BallotType, Election, Project
 from pb_app.tally.outcome import Decision
 from pb_app.tally.ranked import droop_quota, sequential_irv, stv
 from pb_app.tally.tiebreak import tie_break_rank
+from tests.tally.conftest import load
 
 
 def make_election(
@@ -322,3 +324,49 @@ def test_stv_is_feasible_and_fills_at_most_the_seats(election: Election) -> None
     assert all(
         reason.funded == (pid in outcome.selected) for pid, reason in outcome.reasons.items()
     )
+
+
+def test_ranked_rules_refuse_unranked_ballots() -> None:
+    election = replace(make_election({"A": 1}, [["A"]], budget=1), ballot_type=BallotType.APPROVAL)
+    with pytest.raises(ValueError, match="counts ranked ballots"):
+        sequential_irv(election, by_id(election))
+    with pytest.raises(ValueError, match="counts ranked ballots"):
+        stv(election, by_id(election))
+
+
+# --- real ordinal elections ------------------------------------------------------------------
+
+REAL_ORDINAL = [
+    "Switzerland_Zurich_S5R.pb",
+    "US_Stanford_Dataset_PB_Chicago_39th_Ward_2021_vote_rankings.pb",
+    "Poland_Krakow_2023_Swoszowice.pb",
+]
+
+
+@pytest.mark.parametrize("name", REAL_ORDINAL)
+def test_sequential_irv_on_real_ballots_is_feasible_deterministic_and_explained(
+    name: str, shared_pabulib_dir: Path
+) -> None:
+    election = load(name).election
+    rank = tie_break_rank(election, ("min-cost", "max-support", "lot"), seed="published")
+    random.seed(1)
+    outcome = sequential_irv(election, rank)
+    random.seed(2)
+    assert sequential_irv(election, rank) == outcome
+    costs = {project.id: project.cost for project in election.projects}
+    assert outcome.selected
+    assert outcome.spent == sum(costs[pid] for pid in outcome.selected) <= election.budget
+    assert set(outcome.reasons) == set(costs)
+    for pid, reason in outcome.reasons.items():
+        assert reason.text.startswith("Funded in step" if reason.funded else "Not funded")
+        assert reason.funded == (pid in outcome.selected)
+        if not reason.funded and reason.code != "no-support":
+            assert costs[pid] > outcome.leftover
+
+
+def test_stv_on_real_ballots_with_a_declared_grant() -> None:
+    election = load("Switzerland_Zurich_S5R.pb").election  # costs £5,000 and £10,000
+    outcome = stv(election, by_id(election), grant=10000)
+    assert 0 < len(outcome.selected) <= election.budget // 10000
+    assert outcome.spent <= election.budget
+    assert set(outcome.reasons) == {project.id for project in election.projects}
