@@ -431,6 +431,10 @@ def write_pb(election: Election) -> str:
         if limit is not None:
             defined[key] = _money_text(limit, unit) if key in MONEY_LIMITS else str(limit)
     meta = dict(election.meta)
+    for key in ("num_projects", "num_votes"):
+        # Counts are informative only: refresh them when the file had them, never add them.
+        if key not in meta:
+            del defined[key]
     for key, text in defined.items():
         # Keep the file's own spelling ("400000.0") when it means the same number.
         if key in meta and (meta[key].strip() == text or _same_number(meta[key], text)):
