@@ -6,13 +6,14 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from unittest import mock
 
 import pyrankvote
 import pyrankvote.helpers
 import pyrankvote.multiple_seat_ranking_methods
 import pyrankvote.single_seat_ranking_methods
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pb_app.tally.election import Ballot, BallotType, Election, Project
@@ -326,6 +327,15 @@ def test_stv_is_feasible_and_fills_at_most_the_seats(election: Election) -> None
     )
 
 
+def test_pyrankvote_irv_fails_on_a_single_ballot_where_ours_counts() -> None:
+    # Another reason not to call its instant_runoff_voting: with one ballot its majority test
+    # (votes − 1e-6 ≥ ⌈n/2⌉) fails and it raises instead of electing.
+    with pytest.raises(RuntimeError, match="Illigal state"):
+        pyrankvote_winners("instant_runoff_voting", [["A"]], "A")
+    election = make_election({"A": 1}, [["A"]], budget=1)
+    assert sequential_irv(election, by_id(election)).selected == ("A",)
+
+
 def test_ranked_rules_refuse_unranked_ballots() -> None:
     election = replace(make_election({"A": 1}, [["A"]], budget=1), ballot_type=BallotType.APPROVAL)
     with pytest.raises(ValueError, match="counts ranked ballots"):
@@ -370,3 +380,33 @@ def test_stv_on_real_ballots_with_a_declared_grant() -> None:
     assert 0 < len(outcome.selected) <= election.budget // 10000
     assert outcome.spent <= election.budget
     assert set(outcome.reasons) == {project.id for project in election.projects}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.permutations(list("ABCDE")).flatmap(
+            lambda order: st.integers(1, 5).map(lambda n: order[:n])
+        ),
+        min_size=1,
+        max_size=15,
+    )
+)
+def test_instant_runoff_agrees_with_pyrankvote_when_no_tie_arises(
+    ballots: list[list[str]],
+) -> None:
+    # Where no tie arises, our rounds must count exactly as pyrankvote's own IRV does.
+    election = make_election(dict.fromkeys("ABCDE", 1), ballots, budget=1)
+    outcome = sequential_irv(election, by_id(election))
+    assume(not outcome.notes)
+    ranked = sorted({pid for ballot in ballots for pid in ballot})
+    with mock.patch.object(pyrankvote.helpers, "random", _NoRandom()):
+        try:
+            theirs = pyrankvote_winners("instant_runoff_voting", ballots, "".join(ranked))
+        except AssertionError:
+            assume(False)  # pyrankvote would have drawn lots: not comparable
+            raise
+        except RuntimeError:
+            assume(False)  # pyrankvote's "Illigal state" (see the single-ballot test)
+            raise
+    assert [*outcome.selected] == theirs
