@@ -2,6 +2,7 @@
 
 Every message is built from the ``MESSAGES`` table below and nowhere else, so a later
 Flask-Babel pass can translate the templates in one place; ``Problem.code`` is the stable key.
+A ``code:one`` entry is the singular form used when the limit is 1 (ngettext's pair, later).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ MESSAGES: Mapping[str, str] = {
     "choose-one-none": "Choose one project.",
     "choose-one-many": "Choose only one project; you have chosen {count}.",
     "too-few": "Choose at least {limit} projects; you have chosen {count}.",
+    "too-few:one": "Choose at least 1 project; you have chosen none.",
     "too-many": "Choose at most {limit} projects; you have chosen {count}.",
+    "too-many:one": "Choose at most 1 project; you have chosen {count}.",
     "rank-too-few": "Rank at least {limit} projects; you have ranked {count}.",
+    "rank-too-few:one": "Rank at least 1 project; you have ranked none.",
     "rank-too-many": "Rank at most {limit} projects; you have ranked {count}.",
+    "rank-too-many:one": "Rank at most 1 project; you have ranked {count}.",
     "cost-too-high": (
         "You have chosen {total} of projects; the limit is {limit}. Remove {difference} or more."
     ),
@@ -40,6 +45,7 @@ MESSAGES: Mapping[str, str] = {
     "points-not-positive": "Give '{name}' at least 1 point, or leave it out; you gave {points}.",
     "points-too-few": "Give '{name}' at least {limit} points; you gave {points}.",
     "points-too-many": "Give '{name}' at most {limit} points; you gave {points}.",
+    "points-too-many:one": "Give '{name}' at most 1 point; you gave {points}.",
     "sum-too-high": (
         "You have given {total} points; the limit is {limit}. Remove {difference} or more."
     ),
@@ -66,7 +72,10 @@ class Problem:
 
 
 def _problem(code: str, project_id: str | None = None, **params: object) -> Problem:
-    return Problem(code, MESSAGES[code].format(**params), project_id)
+    template = MESSAGES[code]
+    if params.get("limit") == 1:
+        template = MESSAGES.get(f"{code}:one", template)
+    return Problem(code, template.format(**params), project_id)
 
 
 def _is_whole(value: Any) -> bool:

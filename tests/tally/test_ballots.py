@@ -66,6 +66,41 @@ def test_approval_too_many_and_too_few() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("ballot_type", "chosen", "limits", "expected"),
+    [
+        (
+            BallotType.APPROVAL,
+            [],
+            {"min_length": 1},
+            "Choose at least 1 project; you have chosen none.",
+        ),
+        (
+            BallotType.APPROVAL,
+            ["art", "bus"],
+            {"max_length": 1},
+            "Choose at most 1 project; you have chosen 2.",
+        ),
+        (
+            BallotType.ORDINAL,
+            [],
+            {"min_length": 1},
+            "Rank at least 1 project; you have ranked none.",
+        ),
+        (
+            BallotType.ORDINAL,
+            ["art", "bus"],
+            {"max_length": 1},
+            "Rank at most 1 project; you have ranked 2.",
+        ),
+    ],
+)
+def test_a_limit_of_one_reads_in_the_singular(
+    ballot_type: BallotType, chosen: list[str], limits: dict[str, int], expected: str
+) -> None:
+    assert messages(check(ballot_type, chosen, **limits)) == [expected]
+
+
 def test_approval_refuses_points() -> None:
     assert [p.code for p in check(BallotType.APPROVAL, ["bus"], [3])] == ["points-not-allowed"]
 
@@ -258,6 +293,7 @@ def test_every_message_comes_from_the_template_table() -> None:
     problems = check(BallotType.SCORING, ["x", "art", "art"], [1, 2, 3], **SCORE_LIMITS)
     assert problems
     assert all(problem.code in MESSAGES for problem in problems)
+    assert all(code.split(":")[0] in MESSAGES for code in MESSAGES)
 
 
 # --- canonical form -----------------------------------------------------------------------
