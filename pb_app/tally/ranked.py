@@ -175,6 +175,17 @@ def _check_ranked(election: Election, rule: str) -> None:
         )
 
 
+def _tied(standing: Sequence[tuple[str, Fraction]], fewest: Fraction) -> tuple[str, ...]:
+    return tuple(pid for pid, votes in standing if votes == fewest)
+
+
+def _tie_note(loser: str, votes: Fraction, tied: Sequence[str]) -> str:
+    return (
+        f"{', '.join(tied[:-1])} and {tied[-1]} were tied for fewest votes "
+        f"({_votes_text(votes)} each); the declared tie-break eliminated {loser}."
+    )
+
+
 def _no_support_reason() -> Reason:
     return Reason(code="no-support", text="Not funded: no ballot ranked it.", funded=False)
 
@@ -188,7 +199,8 @@ class _Runoff:
     votes: Fraction  # the winner's votes in the final round
     active: Fraction  # votes still in the count in the final round
     rounds: int
-    eliminated: list[tuple[str, Fraction, bool]] = field(default_factory=list)  # id, votes, tied
+    # (id, votes, the ids tied with it for fewest votes, itself included; one id: no tie)
+    eliminated: list[tuple[str, Fraction, tuple[str, ...]]] = field(default_factory=list)
 
 
 def _instant_runoff(
@@ -196,7 +208,7 @@ def _instant_runoff(
 ) -> _Runoff:
     """One instant-runoff count: a strict majority of the votes in play wins, else the fewest go."""
     count = _Count(candidates, ballots, rank)
-    eliminated: list[tuple[str, Fraction, bool]] = []
+    eliminated: list[tuple[str, Fraction, tuple[str, ...]]] = []
     while True:
         standing = count.standing()
         active = sum((votes for _, votes in standing), Fraction(0))
@@ -205,9 +217,8 @@ def _instant_runoff(
             return _Runoff(leader, top, active, len(eliminated) + 1, eliminated)
         loser, fewest = standing[-1]
         # The count orders equal votes by the declared tie-break, so the last of several tied
-        # candidates is the one the tie-break puts last; note that a tie was broken.
-        tied = standing[-2][1] == fewest
-        eliminated.append((loser, fewest, tied))
+        # candidates is the one the tie-break puts last.
+        eliminated.append((loser, fewest, _tied(standing, fewest)))
         count.eliminate(loser)
 
 
@@ -256,7 +267,8 @@ def sequential_irv(election: Election, rank: Mapping[str, int]) -> Outcome:
         winner = election.project(runoff.winner)
         number = len(steps) + 1
         summary = "; ".join(
-            f"round {i}: {pid} out with {_votes_text(votes)}{' (tie broken)' if tied else ''}"
+            f"round {i}: {pid} out with {_votes_text(votes)}"
+            + (" (tie broken)" if len(tied) > 1 else "")
             for i, (pid, votes, tied) in enumerate(runoff.eliminated, start=1)
         )
         final = f"round {runoff.rounds}: {winner.id} wins with {_votes_text(runoff.votes)}"
@@ -281,12 +293,11 @@ def sequential_irv(election: Election, rank: Mapping[str, int]) -> Outcome:
                 detail,
             )
         )
-        for pid, votes, tied in runoff.eliminated:
-            if tied:
-                notes.append(
-                    f"Step {number}: a tie for fewest votes ({_votes_text(votes)}) was broken "
-                    f"by the declared tie-break; {pid} was eliminated."
-                )
+        notes.extend(
+            f"Step {number}: {_tie_note(pid, votes, tied)}"
+            for pid, votes, tied in runoff.eliminated
+            if len(tied) > 1
+        )
         if len(candidates) == 1:
             how = "it was the only project that still fitted, ranked on " + _plural(
                 len(ballots), "ballot"
@@ -441,7 +452,7 @@ def stv(election: Election, rank: Mapping[str, int], *, grant: int | None = None
                 count.transfer_surplus(pid, votes - quota)
             continue
         loser, fewest = standing[-1]
-        tied = standing[-2][1] == fewest
+        tied = len(_tied(standing, fewest)) > 1
         number = len(steps) + 1
         steps.append(
             Step(
@@ -466,8 +477,7 @@ def stv(election: Election, rank: Mapping[str, int], *, grant: int | None = None
         )
         if tied:
             notes.append(
-                f"Round {round_number}: a tie for fewest votes ({_votes_text(fewest)}) was "
-                f"broken by the declared tie-break; {loser} was eliminated."
+                f"Round {round_number}: {_tie_note(loser, fewest, _tied(standing, fewest))}"
             )
         count.eliminate(loser)
 

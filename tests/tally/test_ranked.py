@@ -131,7 +131,12 @@ def test_sequential_irv_tie_follows_the_declared_tie_break(order: str) -> None:
     # The tie-break's last is eliminated first, so its first wins.
     assert outcomes[0].selected == (order[0],)
     assert outcomes[0].steps[0].detail["eliminated"] == f"{order[2]},{order[1]}"
-    assert any("tie" in note for note in outcomes[0].notes)
+    assert outcomes[0].notes == (
+        f"Step 1: {order[0]}, {order[1]} and {order[2]} were tied for fewest votes (1 each); "
+        f"the declared tie-break eliminated {order[2]}.",
+        f"Step 1: {order[0]} and {order[1]} were tied for fewest votes (1 each); "
+        f"the declared tie-break eliminated {order[1]}.",
+    )
 
 
 @pytest.mark.parametrize("order", ["ABCD", "DCBA"])
