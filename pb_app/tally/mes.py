@@ -18,6 +18,7 @@ behaviour is reproduced on purpose.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -128,14 +129,9 @@ def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
     return counts.astype(np.int64)
 
 
-@dataclass
-class _Group:
-    """Supporters of one project who share a budget class and a utility value."""
-
-    key: int
-    numerator: int  # budget = numerator / D
-    value: int
-    weight: int
+# Supporters of one project who share a budget class and a utility value:
+# (budget numerator over D, value, number of voters, key = class · span + value − 1).
+_Group = tuple[int, int, int, int]
 
 
 @dataclass
@@ -157,13 +153,27 @@ class _Run:
 
 
 class _State:
-    """Budgets of all merged ballots as exact classes over a common denominator."""
+    """Budgets of all merged ballots as exact classes over a common denominator.
+
+    Class 0 is the empty purse. A purchase moves each group of supporters to a new class, so
+    only classes still holding someone (``live``) are rescaled when the denominator grows.
+    """
 
     def __init__(self, voters: _Voters, endowment: int) -> None:
         self.voters = voters
         self.denominator = voters.total  # budgets are numerator / denominator minor units
-        self.numerators: list[int] = [0, endowment]  # class 0 is the empty purse
+        self.numerators: list[int] = [0, endowment]
+        self.population: list[int] = [0, len(voters.ballots)]  # merged ballots per class
+        self.live: set[int] = {1}
         self.class_of: IntArray = np.ones(len(voters.ballots), dtype=np.int64)
+
+    def _keys(self, project: int) -> tuple[IntArray, int]:
+        voters = self.voters
+        span = voters.max_value[project]
+        classes = self.class_of[voters.members[project]]
+        if span == 1:
+            return classes, span
+        return classes * span + (voters.values[project] - 1), span
 
     def groups(self, project: int) -> list[_Group]:
         """The supporters of ``project`` who still have money, grouped by class and value."""
@@ -171,76 +181,85 @@ class _State:
         members = voters.members[project]
         if members.size == 0:
             return []
-        span = voters.max_value[project] + 1
-        keys = self.class_of[members] * span + voters.values[project]
+        keys, span = self._keys(project)
         counts = _weighted_counts(keys, voters.weight[members])
+        present = np.flatnonzero(counts)
+        numerators = self.numerators
         groups: list[_Group] = []
-        for key in np.flatnonzero(counts).tolist():
-            numerator = self.numerators[key // span]
-            if numerator > 0:
-                groups.append(_Group(key, numerator, key % span, int(counts[key])))
+        for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
+            numerator = numerators[key // span]
+            if numerator:
+                groups.append((numerator, key % span + 1, weight, key))
         return groups
 
     def price(self, project: int, cost: int) -> _Price | None:
         """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
         groups = self.groups(project)
         scaled_cost = cost * self.denominator
-        if sum(g.weight * g.numerator for g in groups) < scaled_cost:
+        if sum(g[0] * g[2] for g in groups) < scaled_cost:
             return None
-        if len({g.value for g in groups}) > 1:
+        values = {g[1] for g in groups}
+        if len(values) > 1:
             # Order by budget ÷ value exactly: scale every budget to a common value multiple.
-            common = math.lcm(*{g.value for g in groups})
-            groups.sort(key=lambda g: g.numerator * (common // g.value))
+            common = math.lcm(*values)
+            groups.sort(key=lambda g: g[0] * (common // g[1]))
         else:
-            groups.sort(key=lambda g: g.numerator)
-        remaining = sum(g.weight * g.value for g in groups)
+            groups.sort()
+        remaining = sum(g[1] * g[2] for g in groups)
         paid = 0
-        kappa = self.voters.kappa[project]
-        for position, group in enumerate(groups):
+        for position, (numerator, value, weight, _) in enumerate(groups):
             owed = scaled_cost - paid
             # pabutools: the first supporter (poorest first) who can pay afford·sat is rich,
             # and with them everyone after; before them all pay their whole budget.
-            if owed * group.value <= group.numerator * remaining:
+            if owed * value <= numerator * remaining:
                 pi = Fraction(owed, self.denominator * remaining)
-                return _Price(pi / kappa, pi, groups, position)
-            paid += group.weight * group.numerator
-            remaining -= group.weight * group.value
+                return _Price(pi / self.voters.kappa[project], pi, groups, position)
+            paid += weight * numerator
+            remaining -= weight * value
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
 
     def money_of(self, project: int) -> Fraction:
         """What the supporters of ``project`` have left, in minor units."""
-        total = sum(g.weight * g.numerator for g in self.groups(project))
+        total = sum(g[0] * g[2] for g in self.groups(project))
         return Fraction(total, self.denominator)
 
     def buy(self, project: int, price: _Price) -> tuple[int, Fraction]:
         """Charge the supporters; return how many paid and the most one of them paid."""
         pi = price.pi
         factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
+        numerators = self.numerators
         if factor > 1:
-            self.numerators = [n * factor for n in self.numerators]
+            for c in self.live:
+                numerators[c] *= factor
             self.denominator *= factor
         unit_charge = pi.numerator * (self.denominator // pi.denominator)
-        voters = self.voters
-        span = voters.max_value[project] + 1
-        by_numerator = {n: c for c, n in enumerate(self.numerators)}
-        remap = np.arange(0, (len(self.numerators)) * span, dtype=np.int64) // span
+        keys, span = self._keys(project)
+        sizes = np.bincount(keys)  # merged ballots per key (integer counts)
+        remap = np.arange(sizes.size, dtype=np.int64) // span
+        population, live = self.population, self.live
         payers = 0
         most = 0
-        for group in price.groups:
-            old = group.numerator * factor
-            charge = min(old, unit_charge * group.value)
+        for numerator, value, weight, key in price.groups:
+            old = numerator * factor
+            charge = min(old, unit_charge * value)
             most = max(most, charge)
-            payers += group.weight
-            new = old - charge
-            target = by_numerator.get(new)
-            if target is None:
-                target = len(self.numerators)
-                self.numerators.append(new)
-                by_numerator[new] = target
-            remap[group.key] = target
-        members = voters.members[project]
-        keys = self.class_of[members] * span + voters.values[project]
-        self.class_of[members] = remap[keys]
+            payers += weight
+            if charge == old:
+                target = 0
+            else:
+                target = len(numerators)
+                numerators.append(old - charge)
+                population.append(0)
+                live.add(target)
+            size = int(sizes[key])
+            population[target] += size
+            source = key // span
+            population[source] -= size
+            if not population[source]:
+                live.discard(source)
+            remap[key] = target
+        live.discard(0)
+        self.class_of[self.voters.members[project]] = remap[keys]
         return payers, Fraction(most, self.denominator)
 
 
@@ -255,27 +274,30 @@ def _run(
     costs = [project.cost for project in election.projects]
     state = _State(voters, endowment)
     # A project's last price is a lower bound for the rest of the run (budgets only shrink);
-    # its first bound is cost ÷ total utility, as pabutools' initial affordability.
-    bound: dict[int, Fraction] = {}
+    # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
+    # keyed by that bound hands out only the projects that could still beat the best price.
+    heap: list[tuple[Fraction, int, int]] = []
     for p, members in enumerate(voters.members):
         if members.size:
             total = int(np.dot(voters.weight[members], voters.values[p])) * voters.kappa[p]
-            bound[p] = Fraction(costs[p], total)
+            heap.append((Fraction(costs[p], total), p, p))
+    heapq.heapify(heap)
     run = _Run()
     left = election.budget * voters.total  # the pot, scaled by n like the budgets
-    while bound:
+    while heap:
         best: Fraction | None = None
         tied: list[tuple[int, _Price]] = []
-        for p in sorted(bound, key=bound.__getitem__):
-            if best is not None and bound[p] > best:
-                break  # pabutools: its best possible price this round is not good enough
+        looked: list[tuple[int, _Price]] = []
+        # pabutools breaks at the first project whose bound is above the best price so far;
+        # projects whose bound equals it are still examined, so every tie is found.
+        while heap and (best is None or heap[0][0] <= best):
+            _, _, p = heapq.heappop(heap)
             price = state.price(p, costs[p])
             if price is None:
                 if explain:
                     run.leftover[p] = state.money_of(p)
-                del bound[p]  # its supporters can no longer pay for it in this run
-                continue
-            bound[p] = price.rho
+                continue  # its supporters can no longer pay for it in this run
+            looked.append((p, price))
             if best is None or price.rho < best:
                 best, tied = price.rho, [(p, price)]
             elif price.rho == best:
@@ -283,7 +305,9 @@ def _run(
         if not tied:
             break
         winner, price = min(tied, key=lambda t: rank[election.projects[t[0]].id])
-        del bound[winner]
+        for p, other in looked:
+            if p != winner:
+                heapq.heappush(heap, (other.rho, p, p))
         before = left
         payers, most = state.buy(winner, price)
         left -= costs[winner] * voters.total
