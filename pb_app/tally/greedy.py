@@ -104,9 +104,16 @@ def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
 
 
-def _percent(share: Fraction) -> str:
-    # For reading only: the decision compared the exact fractions.
-    return f"{float(share * 100):.0f}%"
+def _percent(share: Fraction, *, floor: bool = False) -> str:
+    """A share as a percentage, for reading only: decisions compare the exact fractions.
+
+    A project's share is rounded down so that one just below a 40% threshold never reads
+    "40%"; a threshold is shown exactly when it is a whole percentage, else to two decimals.
+    """
+    percent = share * 100
+    if floor or percent.denominator == 1:
+        return f"{percent.numerator // percent.denominator}%"
+    return f"{float(percent):.2f}%"
 
 
 def greedy(
@@ -174,7 +181,7 @@ def greedy(
                 measure = "score" if order_by == "score" else "support"
                 reasons[project.id] = Reason(
                     "below-threshold",
-                    f"Not funded: {_percent(share)} of the maximum {measure}, "
+                    f"Not funded: {_percent(share, floor=True)} of the maximum {measure}, "
                     f"below the {_percent(threshold)} threshold.",
                     funded=False,
                     params={**base, "share": share, "threshold": threshold, "maximum": maximum},

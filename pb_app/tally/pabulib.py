@@ -96,8 +96,8 @@ def _split_sections(text: str) -> dict[str, _Section]:
     try:
         for row in reader:
             line = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line (";" alone is a row: an empty ballot without an id)
             title = row[0].strip().upper()
             if len(row) == 1 and title in SECTIONS:
                 if title in sections:
@@ -300,8 +300,15 @@ def _read_votes(
     used = ("voter_id", "vote", "points") if with_points else ("voter_id", "vote")
     ballots: list[Ballot] = []
     unknown: dict[str, list[str]] = {}
+    voter_lines: dict[str, int] = {}
     for line, cells in _cells(section, "VOTES"):
         voter = cells.get("voter_id", "").strip()
+        if voter and voter in voter_lines:
+            warnings.append(
+                f"Line {line}: voter {voter!r} already voted on line {voter_lines[voter]}; "
+                "both ballots are counted."
+            )
+        voter_lines.setdefault(voter, line)
         ids = _ids(cells["vote"])
         points: list[int] = []
         if with_points:
@@ -399,6 +406,16 @@ def _limit_warnings(election: Election, lines: Sequence[int]) -> list[str]:
 # --- writing ----------------------------------------------------------------------------------
 
 
+def _row(cells: Iterable[str]) -> str:
+    """One ``;`` row with CSV quoting; unlike ``csv.writer`` it also quotes a lone ``\\r``."""
+    quoted = []
+    for cell in cells:
+        if any(char in cell for char in ';"\r\n'):
+            cell = '"' + cell.replace('"', '""') + '"'
+        quoted.append(cell)
+    return ";".join(quoted)
+
+
 def _money_text(amount: int, unit: int) -> str:
     value = (Decimal(amount) / Decimal(unit)).normalize()
     return f"{value:f}"
@@ -413,8 +430,7 @@ def _same_number(text: str, other: str) -> bool:
 
 def write_pb(election: Election) -> str:
     """Write ``election`` as pabulib text (money in the file's units, extra columns as read)."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", quotechar='"', lineterminator="\n")
+    lines: list[str] = []
     unit = election.unit
 
     # META: the pairs as read, with the values the election itself defines brought up to date.
@@ -440,9 +456,7 @@ def write_pb(election: Election) -> str:
         if key in meta and (meta[key].strip() == text or _same_number(meta[key], text)):
             continue
         meta[key] = text
-    writer.writerow(["META"])
-    writer.writerow(["key", "value"])
-    writer.writerows(meta.items())
+    lines += ["META", "key;value", *(_row(pair) for pair in meta.items())]
 
     # PROJECTS: id and cost, then the columns the model knows, then every extra column.
     extra_columns = _columns(project.extra for project in election.projects)
@@ -455,8 +469,7 @@ def write_pb(election: Election) -> str:
     if any(p.district for p in election.projects):
         header.append("district")
     header += [c for c in extra_columns if c not in header]
-    writer.writerow(["PROJECTS"])
-    writer.writerow(header)
+    lines += ["PROJECTS", _row(header)]
     for project in election.projects:
         row = dict(project.extra)
         row.update(
@@ -466,21 +479,20 @@ def write_pb(election: Election) -> str:
             category=",".join(project.categories),
             district=project.district,
         )
-        writer.writerow([row.get(column, "") for column in header])
+        lines.append(_row(row.get(column, "") for column in header))
 
     # VOTES: voter_id and vote (with points for points ballots), then every extra column.
     with_points = election.ballot_type in POINTS_TYPES
     vote_header = ["voter_id", "vote", *(["points"] if with_points else [])]
     vote_header += [c for c in _columns(b.extra for b in election.ballots) if c not in vote_header]
-    writer.writerow(["VOTES"])
-    writer.writerow(vote_header)
+    lines += ["VOTES", _row(vote_header)]
     for ballot in election.ballots:
         row = dict(ballot.extra)
         row.update(voter_id=ballot.voter_id, vote=",".join(ballot.projects))
         if with_points:
             row["points"] = ",".join(str(p) for p in ballot.points)
-        writer.writerow([row.get(column, "") for column in vote_header])
-    return out.getvalue()
+        lines.append(_row(row.get(column, "") for column in vote_header))
+    return "\n".join(lines) + "\n"
 
 
 def _columns(extras: Iterable[tuple[tuple[str, str], ...]]) -> list[str]:

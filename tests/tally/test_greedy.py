@@ -204,6 +204,18 @@ def test_share_threshold_compares_exactly_at_the_boundary() -> None:
     assert run(election, order_by="score", threshold=Fraction(2, 5) + Fraction(1, 10**9)) == ()
 
 
+def test_a_share_just_below_the_threshold_never_reads_as_reaching_it() -> None:
+    # 79 of 200 is 39.5%: shown rounded down, so the text never says "40% ... below 40%".
+    election = make({"A": 1, "B": 1}, [["A"]] * 79 + [["B"]] * 121, 10)
+    outcome = greedy(election, tie_break_rank(election), threshold=Fraction(2, 5))
+    assert outcome.reasons["A"].text == (
+        "Not funded: 39% of the maximum support, below the 40% threshold."
+    )
+    third = greedy(election, tie_break_rank(election), threshold=Fraction(1, 3))
+    assert third.reasons["A"].funded
+    assert third.notes == ("Threshold: 33.33% of the maximum.",)
+
+
 # --- per cost ---------------------------------------------------------------------------------
 
 

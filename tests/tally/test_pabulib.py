@@ -6,8 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from pb_app.tally.election import Ballot, BallotType
+from pb_app.tally.election import Ballot, BallotType, Election, Limits, Project
 from pb_app.tally.pabulib import (
     PabulibError,
     PbFile,
@@ -207,6 +209,68 @@ def test_malformed_input_raises_pabulib_error_naming_the_line(broken: str, messa
 def test_missing_file_is_a_pabulib_error(tmp_path: Path) -> None:
     with pytest.raises(PabulibError, match="Cannot read"):
         read_pb(tmp_path / "absent.pb")
+
+
+def test_windows_line_endings_read_the_same() -> None:
+    assert read_pb(APPROVAL.replace("\n", "\r\n")).election == read_pb(APPROVAL).election
+
+
+def test_a_voter_id_twice_is_a_warning() -> None:
+    warnings = read_pb(APPROVAL.replace("v3;;51", "v1;;51")).warnings
+    assert warnings == ["Line 16: voter 'v1' already voted on line 14; both ballots are counted."]
+
+
+TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+IDS = st.text("abcXYZ019./-_", min_size=1, max_size=6)
+
+
+@st.composite
+def elections(draw: st.DrawFn) -> Election:
+    kind = draw(st.sampled_from(list(BallotType)))
+    ids = draw(st.lists(IDS, min_size=1, max_size=5, unique=True))
+    unit = draw(st.sampled_from([1, 10, 100]))
+    projects = tuple(
+        Project(pid, draw(st.integers(1, 10**9)), name=draw(TEXT), extra=(("note", draw(TEXT)),))
+        for pid in ids
+    )
+    ballots = []
+    for number in range(draw(st.integers(0, 5))):
+        chosen = draw(st.lists(st.sampled_from(ids), unique=True))
+        points = tuple(draw(st.integers(0, 9)) for _ in chosen)
+        ballots.append(
+            Ballot(
+                tuple(chosen),
+                points if kind in (BallotType.CUMULATIVE, BallotType.SCORING) else (),
+                voter_id=f"v{number}",
+                extra=(("age", draw(TEXT)),),
+            )
+        )
+    return Election(
+        ballot_type=kind,
+        budget=draw(st.integers(0, 10**12)),
+        projects=projects,
+        ballots=tuple(ballots),
+        limits=Limits(max_length=draw(st.none() | st.integers(1, 5))),
+        unit=unit,
+        currency=draw(st.sampled_from(["", "EUR", "PLN"])),
+        meta=(("description", draw(TEXT)),),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(elections())
+def test_any_election_survives_write_then_read(election: Election) -> None:
+    once = read_pb(write_pb(election)).election
+    assert read_pb(write_pb(once)).election == once
+    assert [p.cost * once.unit for p in election.projects] == [
+        p.cost * election.unit for p in once.projects
+    ]
+    assert once.budget * election.unit == election.budget * once.unit
+    assert [p.name for p in once.projects] == [p.name for p in election.projects]
+    assert [(b.projects, b.points, b.extra) for b in once.ballots] == [
+        (b.projects, b.points, b.extra) for b in election.ballots
+    ]
+    assert dict(once.meta)["description"] == dict(election.meta)["description"]
 
 
 # --- real files -----------------------------------------------------------------------------
