@@ -319,7 +319,7 @@ def _run(
                 {
                     "project": winner,
                     "rho": price.rho,
-                    "effective_votes": 1 / price.pi if voters.kappa[winner] > 1 else None,
+                    "effective_votes": costs[winner] / price.pi,
                     "money_before": before // voters.total,
                     "money_after": left // voters.total,
                     "supporters": supporters,
