@@ -270,12 +270,12 @@ def greedy(
 
     notes: list[str] = []
     if threshold is not None:
-        shown = (
-            _percent(threshold) + " of the maximum"
-            if isinstance(threshold, Fraction)
-            else threshold
-        )
-        notes.append(f"Threshold: {shown}.")
+        measure = "score" if order_by == "score" else "support"
+        if isinstance(threshold, Fraction):
+            shown = f"{_percent(threshold)} of the maximum {measure}"
+        else:
+            shown = f"a score of {threshold:,}" if measure == "score" else f"{threshold:,} votes"
+        notes.append(f"Threshold: {shown}; projects below it take no part.")
     if initial:
         notes.append(f"Greedy completion after {len(initial)} funded projects.")
     return Outcome(

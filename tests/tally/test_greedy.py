@@ -213,7 +213,9 @@ def test_a_share_just_below_the_threshold_never_reads_as_reaching_it() -> None:
     )
     third = greedy(election, tie_break_rank(election), threshold=Fraction(1, 3))
     assert third.reasons["A"].funded
-    assert third.notes == ("Threshold: 33.33% of the maximum.",)
+    assert third.notes == (
+        "Threshold: 33.33% of the maximum support; projects below it take no part.",
+    )
 
 
 # --- per cost ---------------------------------------------------------------------------------
