@@ -213,6 +213,8 @@ def _parse(text: str) -> PbFile:
     if "budget" not in values:
         raise PabulibError(f"Line {meta_section.title_line}: META has no budget.")
     budget_value = _decimal(values["budget"], meta_line("budget"), "budget")
+    if budget_value < 0:
+        raise PabulibError(f"Line {meta_line('budget')}: budget {values['budget']!r} is negative.")
 
     # PROJECTS: parse costs as decimals first, to choose the unit that makes them all whole.
     projects_section = sections["PROJECTS"]

@@ -198,6 +198,8 @@ def test_points_limits_and_counts_are_warned_about() -> None:
         (CUMULATIVE.replace("a;1,2;3,2", "a;1,2;3"), "Line 14: voter 'a' names 2 projects"),
         (CUMULATIVE.replace("a;1,2;3,2", "a;1,2;3,x"), "Line 14: points 'x' is not a number"),
         ("hello;world\n" + APPROVAL, "Line 1: expected a META"),
+        (APPROVAL.replace("budget;1000", "budget;-5"), "Line 3: budget '-5' is negative"),
+        (APPROVAL.replace("max_length;3", "max_length;three"), "Line 6: max_length 'three'"),
     ],
 )
 def test_malformed_input_raises_pabulib_error_naming_the_line(broken: str, message: str) -> None:
