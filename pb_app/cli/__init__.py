@@ -8,5 +8,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     """Attach every command to ``flask --app pb_app``."""
     from pb_app.cli.demo import demo
+    from pb_app.cli.recount import recount
 
     app.cli.add_command(demo)
+    app.cli.add_command(recount)

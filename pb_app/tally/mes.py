@@ -1,0 +1,595 @@
+"""The Method of Equal Shares (tally.md §2): plain, Add1, Add1 + greedy and Add1-comparison.
+
+Exactness. Every voter starts with the endowment ``e = E / n`` minor units. A purchase at price
+``π`` per unit of utility charges a supporter ``min(b, π·v)``, so budgets are rationals whose
+denominators grow with every purchase. They are kept *exactly* as integer numerators over one
+common denominator ``D`` (Python ints, any size). Voters with the same budget form a *class*;
+the per-voter work (which class each supporter of a project is in) is integer NumPy, and the
+rational work is done once per class, never per voter. No float ever decides anything.
+
+Speed. Identical ballots are merged (with a weight), each project keeps an array of its
+supporters, and a project's last computed price is a lower bound on its price later in the same
+run (budgets only shrink), so a round only recomputes the projects whose bound could still beat
+the best price found so far — the "effective vote count" bound pabutools also uses.
+
+The reference is pabutools 1.2.3 (``rules/mes/mes_rule.py``); comments mark where its
+behaviour is reproduced on purpose.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from fractions import Fraction
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from pb_app.tally.election import BallotType, Election
+from pb_app.tally.greedy import greedy
+from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
+from pb_app.tally.tiebreak import support_counts
+
+IntArray = npt.NDArray[np.int64]
+Completion = Literal["none", "add1", "add1-greedy", "add1-comparison"]
+
+# Above this endowment per voter (in currency units) Add1 steps by 100 units, not 1 (tally.md §2).
+LARGE_ENDOWMENT = 10_000
+LARGE_STEP = 100
+
+
+class Utility(StrEnum):
+    """How much a supporter gains from a project, the measure Equal Shares prices."""
+
+    COST = "cost"
+    CARDINALITY = "cardinality"
+    POINTS = "points"
+
+
+def default_utility(election: Election) -> Utility:
+    """Cost utilities for approval and choose-1 ballots, points for the others (tally.md §2)."""
+    if election.ballot_type in (BallotType.APPROVAL, BallotType.CHOOSE_ONE):
+        return Utility.COST
+    return Utility.POINTS
+
+
+def ballot_points(election: Election) -> list[dict[int, int]]:
+    """Each ballot's points per project index: 1 for approval, ``len − position`` for ordinal."""
+    index = {project.id: i for i, project in enumerate(election.projects)}
+    kind = election.ballot_type
+    default = election.limits.default_score
+    result: list[dict[int, int]] = []
+    for ballot in election.ballots:
+        points: dict[int, int] = {}
+        if kind is BallotType.ORDINAL:
+            length = len(ballot.projects)
+            for position, pid in enumerate(ballot.projects):
+                points.setdefault(index[pid], length - position)
+        elif kind in (BallotType.CUMULATIVE, BallotType.SCORING):
+            for pid, given in zip(ballot.projects, ballot.points, strict=False):
+                points[index[pid]] = points.get(index[pid], 0) + given
+            if kind is BallotType.SCORING and default:
+                for i in range(len(election.projects)):
+                    points.setdefault(i, default)
+        else:
+            for pid in ballot.projects:
+                points[index[pid]] = 1
+        result.append({i: p for i, p in points.items() if p > 0})
+    return result
+
+
+@dataclass
+class _Voters:
+    """Identical ballots merged; for every project its supporters and their utility weights."""
+
+    total: int  # number of voters n
+    weight: IntArray  # voters per merged ballot
+    members: list[IntArray]  # per project: merged-ballot indices of its supporters
+    values: list[IntArray]  # per project: utility ÷ kappa of each supporter (≥ 1)
+    kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
+    max_value: list[int]
+    ballots: list[tuple[tuple[int, int], ...]]  # merged ballots: (project index, points)
+
+
+def _prepare(election: Election, utility: Utility) -> _Voters:
+    merged: dict[tuple[tuple[int, int], ...], int] = {}
+    for points in ballot_points(election):
+        key = tuple(sorted(points.items()))
+        merged[key] = merged.get(key, 0) + 1
+    ballots = list(merged)
+    weight = np.fromiter(merged.values(), dtype=np.int64, count=len(ballots))
+    count = len(election.projects)
+    member_lists: list[list[int]] = [[] for _ in range(count)]
+    value_lists: list[list[int]] = [[] for _ in range(count)]
+    for b, ballot in enumerate(ballots):
+        for project, points in ballot:
+            member_lists[project].append(b)
+            value_lists[project].append(points if utility is Utility.POINTS else 1)
+    kappa = [
+        project.cost if utility is Utility.COST else 1 for project in election.projects
+    ]
+    return _Voters(
+        total=len(election.ballots),
+        weight=weight,
+        members=[np.array(m, dtype=np.int64) for m in member_lists],
+        values=[np.array(v, dtype=np.int64) for v in value_lists],
+        kappa=kappa,
+        max_value=[max(v, default=0) for v in value_lists],
+        ballots=ballots,
+    )
+
+
+def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
+    """Σ weights per key, exactly: bincount sums in float64, exact while totals stay < 2**53."""
+    counts = np.bincount(keys, weights=weights)
+    return counts.astype(np.int64)
+
+
+# Supporters of one project who share a budget class and a utility value:
+# (budget numerator over D, value, number of voters, key = class · span + value − 1).
+_Group = tuple[int, int, int, int]
+
+
+@dataclass
+class _Price:
+    rho: Fraction  # price per unit of utility (pabutools' "affordability")
+    pi: Fraction  # price per unit of value (= rho · kappa): what a full payer pays per value
+    groups: list[_Group]  # supporters with money, poorest first (by budget ÷ value)
+    poor: int  # the first ``poor`` groups pay all they have
+
+
+@dataclass
+class _Run:
+    """One run of Equal Shares at a fixed endowment, with every purchase recorded."""
+
+    selected: list[int] = field(default_factory=list)
+    steps: list[dict[str, Value]] = field(default_factory=list)
+    leftover: dict[int, Fraction] = field(default_factory=dict)  # unfunded: supporters' money
+    spent: int = 0
+
+
+class _State:
+    """Budgets of all merged ballots as exact classes over a common denominator.
+
+    Class 0 is the empty purse. A purchase moves each group of supporters to a new class, so
+    only classes still holding someone (``live``) are rescaled when the denominator grows.
+    """
+
+    def __init__(self, voters: _Voters, endowment: int) -> None:
+        self.voters = voters
+        self.denominator = voters.total  # budgets are numerator / denominator minor units
+        self.numerators: list[int] = [0, endowment]
+        self.population: list[int] = [0, len(voters.ballots)]  # merged ballots per class
+        self.live: set[int] = {1}
+        self.class_of: IntArray = np.ones(len(voters.ballots), dtype=np.int64)
+
+    def _keys(self, project: int) -> tuple[IntArray, int]:
+        voters = self.voters
+        span = voters.max_value[project]
+        classes = self.class_of[voters.members[project]]
+        if span == 1:
+            return classes, span
+        return classes * span + (voters.values[project] - 1), span
+
+    def groups(self, project: int) -> list[_Group]:
+        """The supporters of ``project`` who still have money, grouped by class and value."""
+        voters = self.voters
+        members = voters.members[project]
+        if members.size == 0:
+            return []
+        keys, span = self._keys(project)
+        counts = _weighted_counts(keys, voters.weight[members])
+        present = np.flatnonzero(counts)
+        numerators = self.numerators
+        groups: list[_Group] = []
+        for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
+            numerator = numerators[key // span]
+            if numerator:
+                groups.append((numerator, key % span + 1, weight, key))
+        return groups
+
+    def price(self, project: int, cost: int) -> _Price | None:
+        """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
+        groups = self.groups(project)
+        scaled_cost = cost * self.denominator
+        if sum(g[0] * g[2] for g in groups) < scaled_cost:
+            return None
+        values = {g[1] for g in groups}
+        if len(values) > 1:
+            # Order by budget ÷ value exactly: scale every budget to a common value multiple.
+            common = math.lcm(*values)
+            groups.sort(key=lambda g: g[0] * (common // g[1]))
+        else:
+            groups.sort()
+        remaining = sum(g[1] * g[2] for g in groups)
+        paid = 0
+        for position, (numerator, value, weight, _) in enumerate(groups):
+            owed = scaled_cost - paid
+            # pabutools: the first supporter (poorest first) who can pay afford·sat is rich,
+            # and with them everyone after; before them all pay their whole budget.
+            if owed * value <= numerator * remaining:
+                pi = Fraction(owed, self.denominator * remaining)
+                return _Price(pi / self.voters.kappa[project], pi, groups, position)
+            paid += weight * numerator
+            remaining -= weight * value
+        raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
+
+    def money_of(self, project: int) -> Fraction:
+        """What the supporters of ``project`` have left, in minor units."""
+        total = sum(g[0] * g[2] for g in self.groups(project))
+        return Fraction(total, self.denominator)
+
+    def buy(self, project: int, price: _Price) -> tuple[int, Fraction]:
+        """Charge the supporters; return how many paid and the most one of them paid."""
+        pi = price.pi
+        factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
+        numerators = self.numerators
+        if factor > 1:
+            for c in self.live:
+                numerators[c] *= factor
+            self.denominator *= factor
+        unit_charge = pi.numerator * (self.denominator // pi.denominator)
+        keys, span = self._keys(project)
+        sizes = np.bincount(keys)  # merged ballots per key (integer counts)
+        remap = np.arange(sizes.size, dtype=np.int64) // span
+        population, live = self.population, self.live
+        payers = 0
+        most = 0
+        for numerator, value, weight, key in price.groups:
+            old = numerator * factor
+            charge = min(old, unit_charge * value)
+            most = max(most, charge)
+            payers += weight
+            if charge == old:
+                target = 0
+            else:
+                target = len(numerators)
+                numerators.append(old - charge)
+                population.append(0)
+                live.add(target)
+            size = int(sizes[key])
+            population[target] += size
+            source = key // span
+            population[source] -= size
+            if not population[source]:
+                live.discard(source)
+            remap[key] = target
+        live.discard(0)
+        self.class_of[self.voters.members[project]] = remap[keys]
+        return payers, Fraction(most, self.denominator)
+
+
+def _run(
+    election: Election,
+    voters: _Voters,
+    rank: Mapping[str, int],
+    endowment: int,
+    explain: bool,
+) -> _Run:
+    """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run)."""
+    costs = [project.cost for project in election.projects]
+    state = _State(voters, endowment)
+    # A project's last price is a lower bound for the rest of the run (budgets only shrink);
+    # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
+    # keyed by that bound hands out only the projects that could still beat the best price.
+    heap: list[tuple[Fraction, int, int]] = []
+    for p, members in enumerate(voters.members):
+        if members.size:
+            total = int(np.dot(voters.weight[members], voters.values[p])) * voters.kappa[p]
+            heap.append((Fraction(costs[p], total), p, p))
+    heapq.heapify(heap)
+    run = _Run()
+    left = election.budget * voters.total  # the pot, scaled by n like the budgets
+    while heap:
+        best: Fraction | None = None
+        tied: list[tuple[int, _Price]] = []
+        looked: list[tuple[int, _Price]] = []
+        # pabutools breaks at the first project whose bound is above the best price so far;
+        # projects whose bound equals it are still examined, so every tie is found.
+        while heap and (best is None or heap[0][0] <= best):
+            _, _, p = heapq.heappop(heap)
+            price = state.price(p, costs[p])
+            if price is None:
+                if explain:
+                    run.leftover[p] = state.money_of(p)
+                continue  # its supporters can no longer pay for it in this run
+            looked.append((p, price))
+            if best is None or price.rho < best:
+                best, tied = price.rho, [(p, price)]
+            elif price.rho == best:
+                tied.append((p, price))
+        if not tied:
+            break
+        winner, price = min(tied, key=lambda t: rank[election.projects[t[0]].id])
+        for p, other in looked:
+            if p != winner:
+                heapq.heappush(heap, (other.rho, p, p))
+        before = left
+        payers, most = state.buy(winner, price)
+        left -= costs[winner] * voters.total
+        run.selected.append(winner)
+        run.spent += costs[winner]
+        if explain:
+            supporters = int(voters.weight[voters.members[winner]].sum())
+            run.steps.append(
+                {
+                    "project": winner,
+                    "rho": price.rho,
+                    "effective_votes": costs[winner] / price.pi,
+                    "money_before": before // voters.total,
+                    "money_after": left // voters.total,
+                    "supporters": supporters,
+                    "payers": payers,
+                    "max_paid": most,
+                    "tied": len(tied),
+                }
+            )
+    return run
+
+
+@dataclass(frozen=True)
+class _Add1:
+    run: _Run
+    endowment: int  # scaled by n
+    iterations: int
+    step: int
+    stop_reason: str
+
+
+def _add1(
+    election: Election,
+    voters: _Voters,
+    rank: Mapping[str, int],
+    start: Literal["exact", "floor"],
+    stop: Literal["exhaustive", "feasible"],
+    step: int,
+    progress: Callable[[str], None] | None,
+) -> _Add1:
+    """Raise the endowment by ``step`` until the outcome is exhaustive or would overspend."""
+    n = voters.total
+    budget = election.budget
+    if start == "exact":
+        endowment = budget  # e = B / n, kept as B over the denominator n
+    else:
+        # pabulib's checker: whole currency units, e = ⌊B / n⌋.
+        unit = election.unit
+        endowment = (budget // (n * unit)) * unit * n
+    costs = [p.cost for p in election.projects]
+    eligible = [p for p, members in enumerate(voters.members) if members.size]
+    previous: _Run | None = None
+    previous_endowment = endowment
+    iterations = 0
+    while True:
+        iterations += 1
+        run = _run(election, voters, rank, endowment, explain=False)
+        if progress is not None:
+            progress(
+                f"Add1 iteration {iterations}: endowment "
+                f"{format_money(Fraction(endowment, n), election.unit, election.currency)} "
+                f"per voter, {len(run.selected)} funded, "
+                f"{format_money(run.spent, election.unit, election.currency)} spent"
+            )
+        if run.spent > budget:
+            # pabutools: the next outcome would overspend, so the previous one stands.
+            assert previous is not None  # e ≤ B/n never overspends
+            return _Add1(previous, previous_endowment, iterations, step, "next would overspend")
+        funded = set(run.selected)
+        unfunded = [p for p in eligible if p not in funded]
+        if not unfunded:
+            return _Add1(run, endowment, iterations, step, "every supported project funded")
+        # pabutools' is_exhaustive(available_projects=MES projects): supported projects only.
+        if stop == "exhaustive" and all(run.spent + costs[p] > budget for p in unfunded):
+            return _Add1(run, endowment, iterations, step, "exhaustive")
+        previous, previous_endowment = run, endowment
+        endowment += step * n
+
+
+def _explain_mes(
+    election: Election,
+    voters: _Voters,
+    run: _Run,
+    rule: str,
+) -> tuple[list[Step], dict[str, Reason]]:
+    unit, currency = election.unit, election.currency
+
+    def money(amount: int | Fraction) -> str:
+        return format_money(amount, unit, currency)
+
+    support = support_counts(election)
+    steps: list[Step] = []
+    reasons: dict[str, Reason] = {}
+    for number, data in enumerate(run.steps, start=1):
+        index = data["project"]
+        assert isinstance(index, int)
+        project = election.projects[index]
+        payers = data["payers"]
+        most = data["max_paid"]
+        before, after = data["money_before"], data["money_after"]
+        assert isinstance(payers, int) and isinstance(most, Fraction)
+        assert isinstance(before, int) and isinstance(after, int)
+        detail = {k: v for k, v in data.items() if k != "project"}
+        detail["cost"] = project.cost
+        steps.append(
+            Step(
+                number=number,
+                project_id=project.id,
+                decision=Decision.FUNDED,
+                phase="equal-shares",
+                support=data["rho"],
+                money_before=before,
+                money_after=after,
+                detail=detail,
+            )
+        )
+        people = "supporter" if payers == 1 else "supporters"
+        reasons[project.id] = Reason(
+            "funded",
+            f"Funded in step {number}: its {payers:,} {people} each paid up to {money(most)}.",
+            funded=True,
+            step=number,
+            params=detail,
+        )
+    for p, project in enumerate(election.projects):
+        if project.id in reasons:
+            continue
+        supporters = int(voters.weight[voters.members[p]].sum())
+        params: dict[str, Value] = {"cost": project.cost, "supporters": supporters}
+        if supporters == 0:
+            text = "Not funded: no votes." if support[project.id] == 0 else "Not funded: no points."
+            reasons[project.id] = Reason("no-support", text, funded=False, params=params)
+            continue
+        left = run.leftover.get(p, Fraction(0))
+        params["supporters_money"] = left
+        people = "supporter" if supporters == 1 else "supporters"
+        had = "had" if left > 0 else "had nothing"
+        amount = f" {money(left)}" if left > 0 else ""
+        reasons[project.id] = Reason(
+            "supporters-short",
+            f"Not funded: its {supporters:,} {people} {had}{amount} left of their equal shares; "
+            f"it needed {money(project.cost)}.",
+            funded=False,
+            params=params,
+        )
+    del rule
+    return steps, reasons
+
+
+def equal_shares(
+    election: Election,
+    rank: Mapping[str, int],
+    *,
+    utility: Utility | None = None,
+    completion: Completion = "none",
+    add1_start: Literal["exact", "floor"] = "exact",
+    add1_stop: Literal["exhaustive", "feasible"] = "exhaustive",
+    add1_step: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Outcome:
+    """Count ``election`` by the Method of Equal Shares, with the chosen completion."""
+    utility = utility or default_utility(election)
+    rule = "mes" if completion == "none" else f"mes-{completion}"
+    voters = _prepare(election, utility)
+    n = voters.total
+    notes: list[str] = [f"Utility: {utility.value}."]
+    if n == 0:
+        run = _Run()
+        endowment = 0
+    elif completion == "none":
+        endowment = election.budget
+        run = _run(election, voters, rank, endowment, explain=True)
+    else:
+        step = add1_step
+        if step is None:
+            step = election.unit
+            if election.budget > LARGE_ENDOWMENT * election.unit * n:
+                step = LARGE_STEP * election.unit
+                notes.append(
+                    "Add1 step raised to 100 currency units: the endowment per voter is above "
+                    f"{LARGE_ENDOWMENT:,} units."
+                )
+        add1 = _add1(election, voters, rank, add1_start, add1_stop, step, progress)
+        endowment = add1.endowment
+        # The chosen iteration again, this time keeping every figure for the explanations.
+        run = _run(election, voters, rank, endowment, explain=True)
+        notes.append(
+            f"Add1 ({add1_start} start, {add1_stop} stop): step "
+            f"{format_money(step, election.unit, election.currency)}, {add1.iterations} "
+            f"iterations, stopped because {add1.stop_reason}."
+        )
+    if n:
+        share = format_money(Fraction(endowment, n), election.unit, election.currency)
+        notes.append(f"Endowment per voter in the final iteration: {share}.")
+    steps, reasons = _explain_mes(election, voters, run, rule)
+    selected = tuple(election.projects[p].id for p in run.selected)
+    mes_outcome = Outcome(
+        rule=rule,
+        budget=election.budget,
+        selected=selected,
+        spent=run.spent,
+        steps=tuple(steps),
+        reasons={p.id: reasons[p.id] for p in election.projects},
+        notes=tuple(notes),
+        unit=election.unit,
+        currency=election.currency,
+    )
+    if completion == "add1-greedy":
+        return _complete(election, rank, mes_outcome, utility)
+    if completion == "add1-comparison":
+        return _compare(election, rank, mes_outcome, utility)
+    return mes_outcome
+
+
+def _completion_order(utility: Utility) -> Literal["support", "score", "per-cost"]:
+    # pabutools completes with greedy_utilitarian_welfare on the same satisfaction: Cost_Sat
+    # orders by support, points by score, Cardinality_Sat by support ÷ cost.
+    if utility is Utility.POINTS:
+        return "score"
+    if utility is Utility.CARDINALITY:
+        return "per-cost"
+    return "support"
+
+
+def _complete(
+    election: Election, rank: Mapping[str, int], mes: Outcome, utility: Utility
+) -> Outcome:
+    """Greedy over the money Equal Shares left; MES reasons for its projects, greedy's else."""
+    extra = greedy(
+        election,
+        rank,
+        order_by=_completion_order(utility),
+        initial=mes.selected,
+        first_step=len(mes.steps) + 1,
+        rule=mes.rule,
+    )
+    funded_by_mes = set(mes.selected)
+    reasons: dict[str, Reason] = {}
+    for project in election.projects:
+        if project.id in funded_by_mes:
+            reasons[project.id] = mes.reasons[project.id]
+            continue
+        reason = extra.reasons[project.id]
+        if reason.funded:
+            reason = replace(
+                reason,
+                text=reason.text.replace("Funded in step", "Funded in the completion step", 1),
+            )
+        reasons[project.id] = reason
+    steps = (*mes.steps, *(replace(s, phase="completion") for s in extra.steps))
+    added = len(extra.selected) - len(mes.selected)
+    notes = (*mes.notes, f"Greedy completion funded {added} more projects.")
+    return replace(
+        mes, selected=extra.selected, spent=extra.spent, steps=steps, reasons=reasons, notes=notes
+    )
+
+
+def _preferring(election: Election, first: Sequence[str], second: Sequence[str]) -> int:
+    """Voters whose ballot holds more projects of ``first`` than of ``second``."""
+    a, b = set(first), set(second)
+    count = 0
+    for ballot in election.ballots:
+        chosen = set(ballot.projects)
+        if len(chosen & a) > len(chosen & b):
+            count += 1
+    return count
+
+
+def _compare(
+    election: Election, rank: Mapping[str, int], mes: Outcome, utility: Utility
+) -> Outcome:
+    """Wieliczka's comparison: greedy replaces Equal Shares only if more voters prefer it."""
+    plain = greedy(election, rank, order_by=_completion_order(utility), rule=mes.rule)
+    for_greedy = _preferring(election, plain.selected, mes.selected)
+    for_mes = _preferring(election, mes.selected, plain.selected)
+    summary = (
+        f"Comparison: {for_mes:,} voters have more funded projects they chose under Equal "
+        f"Shares, {for_greedy:,} under greedy;"
+    )
+    if for_greedy > for_mes:
+        notes = (*mes.notes, f"{summary} greedy's outcome is used.")
+        return replace(plain, notes=notes)
+    notes = (*mes.notes, f"{summary} Equal Shares' outcome is kept.")
+    return replace(mes, notes=notes)

@@ -1,0 +1,1 @@
+"""Tests for pb_app."""
