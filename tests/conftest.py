@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +21,21 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, make_url, text
 
 from pb_app.extensions import db
-from pb_app.models import Role, User
+from pb_app.models import (
+    Bid,
+    BidStatus,
+    BudgetLine,
+    EligibilityCheckItem,
+    Group,
+    GroupKind,
+    GroupMembership,
+    Role,
+    Round,
+    Theme,
+    User,
+    Ward,
+)
+from pb_app.models._base import utcnow
 from pb_app.passwords import hash_password
 from tests.helpers import PG_URL, make_test_app, post_form
 
@@ -159,3 +174,123 @@ def sign_in(client: FlaskClient) -> Callable[[User], None]:
         assert response.status_code == 302, response.text
 
     return do
+
+
+PHASE_DATES: dict[str, tuple[int, int, int, int]] = {
+    # days from now: bids open, bids close, voting opens, voting closes
+    "setup": (5, 20, 30, 40),
+    "bids": (-5, 10, 20, 30),
+    "review": (-20, -5, 10, 20),
+    "voting": (-30, -20, -1, 10),
+    "counting": (-40, -30, -20, -1),
+}
+
+
+@pytest.fixture
+def make_round(app: Flask) -> Callable[..., Round]:
+    """Factory: ``make_round(phase="bids", **columns)`` — a round with two wards and two themes.
+
+    Defaults: £10,000 pot, grants £500–£5,000, a knapsack ballot capped at the pot, rule greedy.
+    """
+    counter = iter(range(1, 10_000))
+
+    def make(phase: str = "bids", **columns: Any) -> Round:
+        number = next(counter)
+        now = utcnow()
+        opens, closes, voting_opens, voting_closes = (
+            now + timedelta(days=d) for d in PHASE_DATES[phase]
+        )
+        values: dict[str, Any] = {
+            "slug": f"round-{number}",
+            "title": f"Test round {number}",
+            "pot_pence": 10_000_00,
+            "min_grant_pence": 500_00,
+            "max_grant_pence": 5_000_00,
+            "ballot_kind": "knapsack",
+            "max_sum_cost_pence": 10_000_00,
+            "rule": "greedy",
+            "tie_break": "min-cost,max-support,lot",
+            "lot_seed": f"seed-{number}",
+            "bids_open_at": opens,
+            "bids_close_at": closes,
+            "voting_open_at": voting_opens,
+            "voting_close_at": voting_closes,
+        }
+        if phase in ("voting", "counting"):
+            values["rules_frozen_at"] = voting_opens
+        values.update(columns)
+        round_ = Round(**values)
+        round_.wards = [Ward(name="North", position=0), Ward(name="South", position=1)]
+        round_.themes = [
+            Theme(name="Older people", position=0),
+            Theme(name="Green spaces", position=1),
+        ]
+        round_.checklist = [
+            EligibilityCheckItem(label="Constituted group or named sponsor", position=0),
+            EligibilityCheckItem(label="Safeguarding policy in place", position=1),
+        ]
+        db.session.add(round_)
+        db.session.commit()
+        return round_
+
+    return make
+
+
+@pytest.fixture
+def make_group(app: Flask) -> Callable[..., Group]:
+    """Factory: ``make_group(*members, name=...)`` — a constituted group; the first member leads."""
+    counter = iter(range(1, 10_000))
+
+    def make(*members: User, name: str | None = None) -> Group:
+        number = next(counter)
+        group = Group(
+            name=name or f"Group {number}",
+            kind=GroupKind.CONSTITUTED,
+            contact_name="Contact",
+            contact_email=f"group{number}@example.org",
+        )
+        db.session.add(group)
+        for position, member in enumerate(members):
+            db.session.add(GroupMembership(group=group, user=member, is_lead=position == 0))
+        db.session.commit()
+        return group
+
+    return make
+
+
+@pytest.fixture
+def make_bid(app: Flask) -> Callable[..., Bid]:
+    """Factory: ``make_bid(round_, group, status=..., lines=[("Hall hire", 120000)], **columns)``."""
+    counter = iter(range(1, 10_000))
+
+    def make(
+        round_: Round,
+        group: Group,
+        *,
+        status: BidStatus = BidStatus.SHORTLISTED,
+        lines: list[tuple[str, int]] | None = None,
+        **columns: Any,
+    ) -> Bid:
+        number = next(counter)
+        values: dict[str, Any] = {
+            "round_id": round_.id,
+            "group": group,
+            "ref": f"P{number:02d}",
+            "title": f"Project {number}",
+            "summary": f"Summary of project {number}.",
+            "description": "Description.",
+            "ward_id": round_.wards[0].id if round_.wards else None,
+            "theme_id": round_.themes[0].id if round_.themes else None,
+            "status": status,
+        }
+        values.update(columns)
+        bid = Bid(**values)
+        bid.budget_lines = [
+            BudgetLine(position=i, description=text, amount_pence=amount)
+            for i, (text, amount) in enumerate(lines or [("Hall hire", 1_000_00)])
+        ]
+        db.session.add(bid)
+        db.session.commit()
+        return bid
+
+    return make

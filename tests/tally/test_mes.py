@@ -89,7 +89,10 @@ def test_add1_raises_the_endowment_until_the_outcome_is_exhaustive() -> None:
     assert outcome.spent == 100
     assert len(progress) == 21  # endowments 50, 51, …, 70
     assert "Endowment per voter in the final iteration: 70." in outcome.notes
-    assert any("step 1, 21 iterations, stopped because every supported project funded" in n for n in outcome.notes)
+    assert any(
+        "step 1, 21 iterations, stopped because every supported project funded" in n
+        for n in outcome.notes
+    )
 
 
 # £55 each: A (£60, both) first; B and C (£45, one supporter each) wait until £75 each, when
