@@ -260,7 +260,7 @@ def make_group(app: Flask) -> Callable[..., Group]:
 
 @pytest.fixture
 def make_bid(app: Flask) -> Callable[..., Bid]:
-    """Factory: ``make_bid(round_, group, status=..., lines=[("Hall hire", 120000)], **columns)``."""
+    """Factory: ``make_bid(round_, group, status=..., lines=[("Hall", 120000)], **columns)``."""
     counter = iter(range(1, 10_000))
 
     def make(
