@@ -106,12 +106,10 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
     member_lists: list[list[int]] = [[] for _ in range(count)]
     value_lists: list[list[int]] = [[] for _ in range(count)]
     for b, ballot in enumerate(ballots):
-        for project, points in ballot:
+        for project, given in ballot:
             member_lists[project].append(b)
-            value_lists[project].append(points if utility is Utility.POINTS else 1)
-    kappa = [
-        project.cost if utility is Utility.COST else 1 for project in election.projects
-    ]
+            value_lists[project].append(given if utility is Utility.POINTS else 1)
+    kappa = [project.cost if utility is Utility.COST else 1 for project in election.projects]
     return _Voters(
         total=len(election.ballots),
         weight=weight,
@@ -409,8 +407,10 @@ def _explain_mes(
         payers = data["payers"]
         most = data["max_paid"]
         before, after = data["money_before"], data["money_after"]
-        assert isinstance(payers, int) and isinstance(most, Fraction)
-        assert isinstance(before, int) and isinstance(after, int)
+        assert isinstance(payers, int)
+        assert isinstance(most, Fraction)
+        assert isinstance(before, int)
+        assert isinstance(after, int)
         detail = {k: v for k, v in data.items() if k != "project"}
         detail["cost"] = project.cost
         steps.append(

@@ -38,7 +38,10 @@ SLOW_PABUTOOLS_SECONDS = 100.0
 def _expected_files() -> dict[str, Any]:
     import json
 
-    for source in (SHARED_PABULIB / "expected.json", Path(__file__).parents[1] / "data" / "expected.json"):
+    for source in (
+        SHARED_PABULIB / "expected.json",
+        Path(__file__).parents[1] / "data" / "expected.json",
+    ):
         if source.is_file():
             files: dict[str, Any] = json.loads(source.read_text(encoding="utf-8"))["files"]
             return files
@@ -94,8 +97,10 @@ def test_equal_shares_matches_pabutools(name: str, key: str, expected: dict[str,
     got = list(outcome.selected) if with_completion else mes_part(outcome)
     assert got == want
     unit = load(name).election.unit
-    spent = outcome.spent if with_completion else sum(
-        load(name).election.project(pid).cost for pid in got
+    spent = (
+        outcome.spent
+        if with_completion
+        else sum(load(name).election.project(pid).cost for pid in got)
     )
     zero_cost = sum(load(name).election.project(pid).cost for pid in zero)
     assert spent + zero_cost == round(result["total_cost"] * unit)

@@ -95,9 +95,7 @@ def test_greedy_per_cost_matches_pabutools(election: Election) -> None:
 @given(elections())
 def test_mes_add1_exact_exhaustive_matches_pabutools(election: Election) -> None:
     instance, profile = pabutools_instance(election)
-    theirs = method_of_equal_shares(
-        instance, profile, sat_class=Cost_Sat, voter_budget_increment=1
-    )
+    theirs = method_of_equal_shares(instance, profile, sat_class=Cost_Sat, voter_budget_increment=1)
     ours = equal_shares(election, tie_break_rank(election), completion="add1")
     assert list(ours.selected) == [p.name for p in theirs]
 

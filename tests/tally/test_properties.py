@@ -27,7 +27,9 @@ RULES: dict[str, Count] = {
     "mes-add1-floor-feasible": lambda e, r: equal_shares(
         e, r, completion="add1", add1_start="floor", add1_stop="feasible"
     ),
-    "mes-add1-floor-exhaustive": lambda e, r: equal_shares(e, r, completion="add1", add1_start="floor"),
+    "mes-add1-floor-exhaustive": lambda e, r: equal_shares(
+        e, r, completion="add1", add1_start="floor"
+    ),
     "mes-add1-greedy": lambda e, r: equal_shares(e, r, completion="add1-greedy"),
     "mes-add1-comparison": lambda e, r: equal_shares(e, r, completion="add1-comparison"),
 }
@@ -45,7 +47,9 @@ def elections(draw: st.DrawFn, kinds: tuple[BallotType, ...] = (BallotType.APPRO
     ballots = []
     for voter in range(draw(st.integers(0, 12))):
         chosen = draw(st.lists(st.sampled_from(ids), unique=True, max_size=4))
-        points = tuple(draw(st.integers(1, 5)) for _ in chosen) if kind != BallotType.APPROVAL else ()
+        points = (
+            tuple(draw(st.integers(1, 5)) for _ in chosen) if kind != BallotType.APPROVAL else ()
+        )
         ballots.append(Ballot(tuple(chosen), points, voter_id=str(voter)))
     return Election(
         ballot_type=kind,
