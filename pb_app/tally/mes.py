@@ -93,6 +93,9 @@ class _Voters:
     kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
     max_value: list[int]
     ballots: list[tuple[tuple[int, int], ...]]  # merged ballots: (project index, points)
+    # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
+    # a lower bound on its price (pabutools' initial affordability), the same in every run.
+    first_bounds: list[tuple[Fraction, int, int]] = field(default_factory=list)
 
 
 def _prepare(election: Election, utility: Utility) -> _Voters:
@@ -110,7 +113,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
             member_lists[project].append(b)
             value_lists[project].append(given if utility is Utility.POINTS else 1)
     kappa = [project.cost if utility is Utility.COST else 1 for project in election.projects]
-    return _Voters(
+    voters = _Voters(
         total=len(election.ballots),
         weight=weight,
         members=[np.array(m, dtype=np.int64) for m in member_lists],
@@ -119,6 +122,12 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         max_value=[max(v, default=0) for v in value_lists],
         ballots=ballots,
     )
+    for p, members in enumerate(voters.members):
+        if members.size:
+            total = int(np.dot(weight[members], voters.values[p])) * kappa[p]
+            voters.first_bounds.append((Fraction(election.projects[p].cost, total), p, p))
+    heapq.heapify(voters.first_bounds)
+    return voters
 
 
 def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
@@ -274,12 +283,7 @@ def _run(
     # A project's last price is a lower bound for the rest of the run (budgets only shrink);
     # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
     # keyed by that bound hands out only the projects that could still beat the best price.
-    heap: list[tuple[Fraction, int, int]] = []
-    for p, members in enumerate(voters.members):
-        if members.size:
-            total = int(np.dot(voters.weight[members], voters.values[p])) * voters.kappa[p]
-            heap.append((Fraction(costs[p], total), p, p))
-    heapq.heapify(heap)
+    heap = list(voters.first_bounds)  # already a heap
     run = _Run()
     left = election.budget * voters.total  # the pot, scaled by n like the budgets
     while heap:
