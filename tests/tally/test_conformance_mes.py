@@ -32,7 +32,7 @@ VARIANTS: dict[str, tuple[Start, Stop, tuple[str, ...]]] = {
 }
 # Over 1 MB, or pabutools needed minutes: behind the slow marker (CI still runs them).
 SLOW_BYTES = 1_000_000
-SLOW_PABUTOOLS_SECONDS = 100.0
+SLOW_PABUTOOLS_SECONDS = 15.0
 
 
 def _expected_files() -> dict[str, Any]:
