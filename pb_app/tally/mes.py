@@ -394,8 +394,8 @@ def _explain_mes(
     election: Election,
     voters: _Voters,
     run: _Run,
-    rule: str,
 ) -> tuple[list[Step], dict[str, Reason]]:
+    """A step for every purchase and a reason for every project, from the explained run."""
     unit, currency = election.unit, election.currency
 
     def money(amount: int | Fraction) -> str:
@@ -458,7 +458,6 @@ def _explain_mes(
             funded=False,
             params=params,
         )
-    del rule
     return steps, reasons
 
 
@@ -507,7 +506,7 @@ def equal_shares(
     if n:
         share = format_money(Fraction(endowment, n), election.unit, election.currency)
         notes.append(f"Endowment per voter in the final iteration: {share}.")
-    steps, reasons = _explain_mes(election, voters, run, rule)
+    steps, reasons = _explain_mes(election, voters, run)
     selected = tuple(election.projects[p].id for p in run.selected)
     mes_outcome = Outcome(
         rule=rule,
