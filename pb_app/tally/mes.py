@@ -99,6 +99,8 @@ class _Voters:
 
 
 def _prepare(election: Election, utility: Utility) -> _Voters:
+    if len(election.ballots) >= EXACT_FLOAT_INTEGERS:
+        raise ValueError("Too many ballots to count exactly.")  # pragma: no cover
     merged: dict[tuple[tuple[int, int], ...], int] = {}
     for points in ballot_points(election):
         key = tuple(sorted(points.items()))
@@ -130,8 +132,14 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
     return voters
 
 
+# bincount adds weights in float64. Every weight and every partial sum is a whole number of
+# voters below 2**53, and float64 holds each such integer exactly, so no sum is ever rounded:
+# this is integer arithmetic done in a float register, not an approximation.
+EXACT_FLOAT_INTEGERS = 2**53
+
+
 def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
-    """Σ weights per key, exactly: bincount sums in float64, exact while totals stay < 2**53."""
+    """Voters per key, exactly (see EXACT_FLOAT_INTEGERS)."""
     counts = np.bincount(keys, weights=weights)
     return counts.astype(np.int64)
 
