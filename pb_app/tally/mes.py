@@ -40,6 +40,8 @@ Completion = Literal["none", "add1", "add1-greedy", "add1-comparison"]
 # Above this endowment per voter (in currency units) Add1 steps by 100 units, not 1 (tally.md §2).
 LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
+# Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
+RENUMBER_SLACK = 256
 
 
 class Utility(StrEnum):
@@ -275,7 +277,19 @@ class _State:
             remap[key] = target
         live.discard(0)
         self.class_of[self.voters.members[project]] = remap[keys]
+        if len(numerators) > 2 * len(live) + RENUMBER_SLACK:
+            self._renumber()
         return payers, Fraction(most, self.denominator)
+
+    def _renumber(self) -> None:
+        """Number the live classes 1, 2, … again, so per-class counts stay short arrays."""
+        keep = [0, *sorted(self.live)]
+        mapping = np.zeros(len(self.numerators), dtype=np.int64)
+        mapping[keep] = np.arange(len(keep), dtype=np.int64)
+        self.class_of = mapping[self.class_of]
+        self.numerators = [self.numerators[c] for c in keep]
+        self.population = [self.population[c] for c in keep]
+        self.live = set(range(1, len(keep)))
 
 
 def _run(
