@@ -318,8 +318,6 @@ def _run(
             _, _, p = heapq.heappop(heap)
             price = state.price(p, costs[p])
             if price is None:
-                if explain:
-                    run.leftover[p] = state.money_of(p)
                 continue  # its supporters can no longer pay for it in this run
             looked.append((p, price))
             if best is None or price.rho < best:
@@ -352,6 +350,12 @@ def _run(
                     "tied": len(tied),
                 }
             )
+    if explain:
+        # What each unfunded project's supporters hold when counting ends.
+        funded = set(run.selected)
+        for p, members in enumerate(voters.members):
+            if members.size and p not in funded:
+                run.leftover[p] = state.money_of(p)
     return run
 
 
