@@ -40,6 +40,8 @@ Completion = Literal["none", "add1", "add1-greedy", "add1-comparison"]
 # Above this endowment per voter (in currency units) Add1 steps by 100 units, not 1 (tally.md §2).
 LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
+# Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
+RENUMBER_SLACK = 256
 
 
 class Utility(StrEnum):
@@ -93,9 +95,14 @@ class _Voters:
     kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
     max_value: list[int]
     ballots: list[tuple[tuple[int, int], ...]]  # merged ballots: (project index, points)
+    # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
+    # a lower bound on its price (pabutools' initial affordability), the same in every run.
+    first_bounds: list[tuple[Fraction, int, int]] = field(default_factory=list)
 
 
 def _prepare(election: Election, utility: Utility) -> _Voters:
+    if len(election.ballots) >= EXACT_FLOAT_INTEGERS:
+        raise ValueError("Too many ballots to count exactly.")  # pragma: no cover
     merged: dict[tuple[tuple[int, int], ...], int] = {}
     for points in ballot_points(election):
         key = tuple(sorted(points.items()))
@@ -106,13 +113,11 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
     member_lists: list[list[int]] = [[] for _ in range(count)]
     value_lists: list[list[int]] = [[] for _ in range(count)]
     for b, ballot in enumerate(ballots):
-        for project, points in ballot:
+        for project, given in ballot:
             member_lists[project].append(b)
-            value_lists[project].append(points if utility is Utility.POINTS else 1)
-    kappa = [
-        project.cost if utility is Utility.COST else 1 for project in election.projects
-    ]
-    return _Voters(
+            value_lists[project].append(given if utility is Utility.POINTS else 1)
+    kappa = [project.cost if utility is Utility.COST else 1 for project in election.projects]
+    voters = _Voters(
         total=len(election.ballots),
         weight=weight,
         members=[np.array(m, dtype=np.int64) for m in member_lists],
@@ -121,10 +126,22 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         max_value=[max(v, default=0) for v in value_lists],
         ballots=ballots,
     )
+    for p, members in enumerate(voters.members):
+        if members.size:
+            total = int(np.dot(weight[members], voters.values[p])) * kappa[p]
+            voters.first_bounds.append((Fraction(election.projects[p].cost, total), p, p))
+    heapq.heapify(voters.first_bounds)
+    return voters
+
+
+# bincount adds weights in float64. Every weight and every partial sum is a whole number of
+# voters below 2**53, and float64 holds each such integer exactly, so no sum is ever rounded:
+# this is integer arithmetic done in a float register, not an approximation.
+EXACT_FLOAT_INTEGERS = 2**53
 
 
 def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
-    """Σ weights per key, exactly: bincount sums in float64, exact while totals stay < 2**53."""
+    """Voters per key, exactly (see EXACT_FLOAT_INTEGERS)."""
     counts = np.bincount(keys, weights=weights)
     return counts.astype(np.int64)
 
@@ -260,7 +277,19 @@ class _State:
             remap[key] = target
         live.discard(0)
         self.class_of[self.voters.members[project]] = remap[keys]
+        if len(numerators) > 2 * len(live) + RENUMBER_SLACK:
+            self._renumber()
         return payers, Fraction(most, self.denominator)
+
+    def _renumber(self) -> None:
+        """Number the live classes 1, 2, … again, so per-class counts stay short arrays."""
+        keep = [0, *sorted(self.live)]
+        mapping = np.zeros(len(self.numerators), dtype=np.int64)
+        mapping[keep] = np.arange(len(keep), dtype=np.int64)
+        self.class_of = mapping[self.class_of]
+        self.numerators = [self.numerators[c] for c in keep]
+        self.population = [self.population[c] for c in keep]
+        self.live = set(range(1, len(keep)))
 
 
 def _run(
@@ -276,12 +305,7 @@ def _run(
     # A project's last price is a lower bound for the rest of the run (budgets only shrink);
     # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
     # keyed by that bound hands out only the projects that could still beat the best price.
-    heap: list[tuple[Fraction, int, int]] = []
-    for p, members in enumerate(voters.members):
-        if members.size:
-            total = int(np.dot(voters.weight[members], voters.values[p])) * voters.kappa[p]
-            heap.append((Fraction(costs[p], total), p, p))
-    heapq.heapify(heap)
+    heap = list(voters.first_bounds)  # already a heap
     run = _Run()
     left = election.budget * voters.total  # the pot, scaled by n like the budgets
     while heap:
@@ -294,8 +318,6 @@ def _run(
             _, _, p = heapq.heappop(heap)
             price = state.price(p, costs[p])
             if price is None:
-                if explain:
-                    run.leftover[p] = state.money_of(p)
                 continue  # its supporters can no longer pay for it in this run
             looked.append((p, price))
             if best is None or price.rho < best:
@@ -328,6 +350,12 @@ def _run(
                     "tied": len(tied),
                 }
             )
+    if explain:
+        # What each unfunded project's supporters hold when counting ends.
+        funded = set(run.selected)
+        for p, members in enumerate(voters.members):
+            if members.size and p not in funded:
+                run.leftover[p] = state.money_of(p)
     return run
 
 
@@ -392,8 +420,8 @@ def _explain_mes(
     election: Election,
     voters: _Voters,
     run: _Run,
-    rule: str,
 ) -> tuple[list[Step], dict[str, Reason]]:
+    """A step for every purchase and a reason for every project, from the explained run."""
     unit, currency = election.unit, election.currency
 
     def money(amount: int | Fraction) -> str:
@@ -409,8 +437,10 @@ def _explain_mes(
         payers = data["payers"]
         most = data["max_paid"]
         before, after = data["money_before"], data["money_after"]
-        assert isinstance(payers, int) and isinstance(most, Fraction)
-        assert isinstance(before, int) and isinstance(after, int)
+        assert isinstance(payers, int)
+        assert isinstance(most, Fraction)
+        assert isinstance(before, int)
+        assert isinstance(after, int)
         detail = {k: v for k, v in data.items() if k != "project"}
         detail["cost"] = project.cost
         steps.append(
@@ -454,7 +484,6 @@ def _explain_mes(
             funded=False,
             params=params,
         )
-    del rule
     return steps, reasons
 
 
@@ -503,7 +532,7 @@ def equal_shares(
     if n:
         share = format_money(Fraction(endowment, n), election.unit, election.currency)
         notes.append(f"Endowment per voter in the final iteration: {share}.")
-    steps, reasons = _explain_mes(election, voters, run, rule)
+    steps, reasons = _explain_mes(election, voters, run)
     selected = tuple(election.projects[p].id for p in run.selected)
     mes_outcome = Outcome(
         rule=rule,

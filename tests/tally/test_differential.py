@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pb_app.tally import mes
 from pb_app.tally.election import Election
 from pb_app.tally.greedy import greedy
 from pb_app.tally.mes import equal_shares
@@ -97,6 +98,19 @@ def test_mes_add1_exact_exhaustive_matches_pabutools(election: Election) -> None
     instance, profile = pabutools_instance(election)
     theirs = method_of_equal_shares(instance, profile, sat_class=Cost_Sat, voter_budget_increment=1)
     ours = equal_shares(election, tie_break_rank(election), completion="add1")
+    assert list(ours.selected) == [p.name for p in theirs]
+
+
+@SETTINGS
+@given(elections())
+def test_mes_add1_with_budget_classes_renumbered_after_every_purchase_matches_pabutools(
+    election: Election,
+) -> None:
+    instance, profile = pabutools_instance(election)
+    theirs = method_of_equal_shares(instance, profile, sat_class=Cost_Sat, voter_budget_increment=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mes, "RENUMBER_SLACK", -1)
+        ours = equal_shares(election, tie_break_rank(election), completion="add1")
     assert list(ours.selected) == [p.name for p in theirs]
 
 

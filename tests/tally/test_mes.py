@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
+from pb_app.tally.election import Election
 from pb_app.tally.mes import Utility, default_utility, equal_shares
-from pb_app.tally.outcome import Decision
+from pb_app.tally.outcome import Decision, Outcome
 from pb_app.tally.tiebreak import tie_break_rank
 from tests.tally._mes_helpers import approval, cumulative, mes_part
 
@@ -24,7 +26,8 @@ SHARES = approval(
 )
 
 
-def count(election, **kwargs):  # type: ignore[no-untyped-def]
+def count(election: Election, **kwargs: Any) -> Outcome:
+    """Count with the file tie-break (project id)."""
     return equal_shares(election, tie_break_rank(election), **kwargs)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -311,6 +312,15 @@ def test_local_copies_match_the_expected_slice() -> None:
         assert entry["vote_type"] == election.ballot_type
         assert entry["voters"] == len(election.ballots)
         assert entry["projects"] == len(election.projects)
+
+
+def test_local_copies_are_faithful_to_the_shared_folder(
+    shared_pabulib_dir: Path, expected: dict[str, Any]
+) -> None:
+    slice_ = json.loads((DATA_DIR / "expected.json").read_text(encoding="utf-8"))["files"]
+    for name, entry in slice_.items():
+        assert (DATA_DIR / name).read_bytes() == (shared_pabulib_dir / name).read_bytes()
+        assert entry == expected[name]
 
 
 def test_real_cumulative_file_warns_about_its_own_limits() -> None:
