@@ -77,7 +77,7 @@ class LiveServer:
         return self.url + path
 
     def account(self, role: str) -> DemoAccount:
-        """The demo account for a role (admin, officer, funder, volunteer, resident, group member)."""
+        """The demo account for a role: admin, officer, funder, resident, "group member", …"""
         return self.accounts[role]
 
 
