@@ -1,0 +1,110 @@
+"""Every base page meets WCAG 2.2 AA (axe-core) on a 320 px phone and a 1280 px desktop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.browser.actions import DESKTOP, PHONE, sign_in, submit_and_wait
+from tests.browser.axe import assert_accessible
+
+
+def _home(page: Page) -> None:
+    page.goto("/")
+
+
+def _sign_in(page: Page) -> None:
+    page.goto("/account/sign-in")
+
+
+def _sign_in_with_errors(page: Page) -> None:
+    page.goto("/account/sign-in")
+    submit_and_wait(page, "Sign in")
+
+
+def _register(page: Page) -> None:
+    page.goto("/account/register")
+
+
+def _register_with_errors(page: Page) -> None:
+    page.goto("/account/register")
+    submit_and_wait(page, "Create account")
+
+
+def _not_found(page: Page) -> None:
+    response = page.goto("/no-such-page")
+    assert response is not None
+    assert response.status == 404
+
+
+PAGES: dict[str, Callable[[Page], None]] = {
+    "home": _home,
+    "sign-in": _sign_in,
+    "sign-in-errors": _sign_in_with_errors,
+    "register": _register,
+    "register-errors": _register_with_errors,
+    "not-found": _not_found,
+}
+# Pages with an error summary move focus to it on load (app.js), so Tab starts from there.
+WITHOUT_ERRORS = {name: action for name, action in PAGES.items() if not name.endswith("errors")}
+WIDTHS = {"320px": PHONE, "1280px": DESKTOP}
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+@pytest.mark.parametrize("open_page", PAGES.values(), ids=PAGES.keys())
+def test_page_has_no_wcag_violations(
+    page: Page, open_page: Callable[[Page], None], width: dict[str, int]
+) -> None:
+    page.set_viewport_size(width)
+    open_page(page)
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_signed_in_home_has_no_wcag_violations(
+    page: Page, demo_accounts: dict, width: dict[str, int]
+) -> None:
+    page.set_viewport_size(width)
+    resident = demo_accounts["resident"]
+    sign_in(page, resident.email, resident.password)
+    assert page.get_by_text("Signed in as Rosa Resident").is_visible()
+    assert_accessible(page)
+
+
+@pytest.mark.parametrize("open_page", PAGES.values(), ids=PAGES.keys())
+def test_page_structure_on_a_phone(page: Page, open_page: Callable[[Page], None]) -> None:
+    page.set_viewport_size(PHONE)
+    open_page(page)
+    facts = page.evaluate(
+        """() => ({
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth: window.innerWidth,
+            lang: document.documentElement.lang,
+            h1s: document.querySelectorAll("h1").length,
+            title: document.title.trim(),
+        })"""
+    )
+    assert facts["scrollWidth"] <= facts["innerWidth"], "the page scrolls sideways at 320 px"
+    assert facts["lang"] == "en"
+    assert facts["h1s"] == 1
+    assert facts["title"].endswith("– pb_app")
+    assert len(facts["title"]) > len("– pb_app")
+
+
+@pytest.mark.parametrize("open_page", WITHOUT_ERRORS.values(), ids=WITHOUT_ERRORS.keys())
+def test_skip_link_is_first_and_moves_focus_to_main(
+    page: Page, open_page: Callable[[Page], None]
+) -> None:
+    page.set_viewport_size(PHONE)
+    open_page(page)
+    page.keyboard.press("Tab")
+    skip = page.locator(":focus")
+    assert skip.text_content() == "Skip to main content"
+    box = skip.bounding_box()
+    assert box is not None
+    assert box["x"] >= 0
+    assert box["y"] >= 0  # on screen once focused, so sighted keyboard users see it
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
