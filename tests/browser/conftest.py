@@ -23,7 +23,14 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    sync_playwright,
+)
 from werkzeug.serving import make_server
 
 from pb_app import create_app
@@ -160,7 +167,40 @@ def context(browser: Browser, browser_context_args: dict[str, Any]) -> Iterator[
     context.close()
 
 
+def _is_expected(message: ConsoleMessage) -> bool:
+    # An error page's own status (404, 400…) is logged as a failed load of the document itself;
+    # a failed stylesheet, script or image is not expected and still counts.
+    location = message.location.get("url", "")
+    return "Failed to load resource" in message.text and location == message.page.url
+
+
 @pytest.fixture
-def page(context: BrowserContext) -> Page:
-    """A new page in the test's own context; relative URLs go to the live server."""
-    return context.new_page()
+def browser_errors() -> list[str]:
+    """JavaScript errors and console errors (CSP refusals among them) seen during the test.
+
+    The ``page`` fixture fails the test at teardown if any are left; a test that causes one on
+    purpose checks this list and then clears it.
+    """
+    return []
+
+
+@pytest.fixture
+def page(context: BrowserContext, browser_errors: list[str]) -> Iterator[Page]:
+    """A new page in the test's own context; relative URLs go to the live server.
+
+    Fails the test if the page logged a console error or threw: a Content-Security-Policy
+    refusal (an inline style or script) shows up only there.
+    """
+    page = context.new_page()
+    page.on("pageerror", lambda error: browser_errors.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            browser_errors.append(f"console {message.type}: {message.text} ({message.location})")
+            if message.type == "error" and not _is_expected(message)
+            else None
+        ),
+    )
+    yield page
+    if browser_errors:
+        pytest.fail("The browser reported errors:\n" + "\n".join(browser_errors), pytrace=False)

@@ -7,6 +7,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page
 
+from pb_app.phases import Phase
+from pb_app.services.demo import DemoAccount
 from tests.browser.actions import DESKTOP, PHONE, sign_in, submit_and_wait
 from tests.browser.axe import assert_accessible
 
@@ -64,7 +66,7 @@ def test_page_has_no_wcag_violations(
 
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 def test_signed_in_home_has_no_wcag_violations(
-    page: Page, demo_accounts: dict, width: dict[str, int]
+    page: Page, demo_accounts: dict[str, DemoAccount], width: dict[str, int]
 ) -> None:
     page.set_viewport_size(width)
     resident = demo_accounts["resident"]
@@ -108,3 +110,29 @@ def test_skip_link_is_first_and_moves_focus_to_main(
     assert box["y"] >= 0  # on screen once focused, so sighted keyboard users see it
     page.keyboard.press("Enter")
     assert page.evaluate("() => document.activeElement.id") == "main"
+
+
+def test_every_phase_tag_has_enough_contrast(page: Page) -> None:
+    # The demo round is only ever in voting; draw one tag per phase with the real stylesheet.
+    page.goto("/")
+    page.evaluate(
+        """phases => {
+            const list = document.createElement("ul");
+            list.className = "phase-samples";
+            for (const phase of phases) {
+                const item = document.createElement("li");
+                const tag = document.createElement("strong");
+                tag.className = "tag tag--" + phase;
+                tag.textContent = "Phase " + phase;
+                item.append(tag);
+                list.append(item);
+            }
+            document.querySelector("main").append(list);
+        }""",
+        [phase.value for phase in Phase],
+    )
+    assert_accessible(page, context=".phase-samples")
+    colours = page.locator(".phase-samples .tag").evaluate_all(
+        "tags => tags.map(tag => getComputedStyle(tag).backgroundColor)"
+    )
+    assert len(set(colours)) >= 6, "each phase (setup and archived aside) has its own colour"
