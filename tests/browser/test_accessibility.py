@@ -91,8 +91,12 @@ def test_page_structure_on_a_phone(page: Page, open_page: Callable[[Page], None]
     assert facts["scrollWidth"] <= facts["innerWidth"], "the page scrolls sideways at 320 px"
     assert facts["lang"] == "en"
     assert facts["h1s"] == 1
-    assert facts["title"].endswith("– pb_app")
-    assert len(facts["title"]) > len("– pb_app")
+    # "Page – Service", as GOV.UK: the page's own name first, for people with many tabs open.
+    page_name, _, service = facts["title"].rpartition(" – ")
+    assert service == "Community budgets"
+    has_errors = page.locator(".error-summary").count() > 0
+    assert page_name.startswith("Error: ") == has_errors  # screen readers hear it first
+    assert page_name.removeprefix("Error: ") == page.locator("h1").text_content().strip()
 
 
 @pytest.mark.parametrize("open_page", WITHOUT_ERRORS.values(), ids=WITHOUT_ERRORS.keys())
