@@ -32,3 +32,44 @@
     field.focus({ preventScroll: true });
   });
 })();
+
+/* Show/Hide password (GOV.UK's password input): the button stays hidden without this script. */
+(function () {
+  "use strict";
+
+  if (!document.querySelectorAll) {
+    return;
+  }
+  var wrappers = document.querySelectorAll('[data-module="password-input"]');
+  Array.prototype.forEach.call(wrappers, function (wrapper) {
+    var input = wrapper.querySelector("input");
+    var button = wrapper.querySelector("button");
+    if (!input || !button) {
+      return;
+    }
+    var text = wrapper.dataset;
+    var status = document.createElement("div");
+    status.className = "visually-hidden";
+    status.setAttribute("aria-live", "polite");
+    wrapper.appendChild(status);
+
+    function show(visible, announce) {
+      input.setAttribute("type", visible ? "text" : "password");
+      button.textContent = visible ? text.hideText : text.showText;
+      button.setAttribute("aria-label", visible ? text.hideLabel : text.showLabel);
+      if (announce) {
+        status.textContent = visible ? text.shownAnnouncement : text.hiddenAnnouncement;
+      }
+    }
+
+    button.addEventListener("click", function () {
+      show(input.getAttribute("type") === "password", true);
+    });
+    // Never leave a password visible to be sent as text, or restored by the back button.
+    if (input.form) {
+      input.form.addEventListener("submit", function () { show(false, false); });
+    }
+    window.addEventListener("pageshow", function () { show(false, false); });
+    button.hidden = false;
+  });
+})();

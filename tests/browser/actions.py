@@ -17,8 +17,8 @@ def submit_and_wait(page: Page, button_name: str) -> None:
 def sign_in(page: Page, email: str, password: str) -> None:
     """Sign in through the sign-in form (with the mouse; test_keyboard does it by keyboard)."""
     page.goto("/account/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Email address", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
     submit_and_wait(page, "Sign in")
 
 

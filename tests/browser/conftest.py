@@ -176,7 +176,7 @@ def _is_expected(message: ConsoleMessage) -> bool:
 
 @pytest.fixture
 def browser_errors() -> list[str]:
-    """JavaScript errors and console errors (CSP refusals among them) seen during the test.
+    """Server errors (5xx), JavaScript errors and console errors (CSP refusals among them).
 
     The ``page`` fixture fails the test at teardown if any are left; a test that causes one on
     purpose checks this list and then clears it.
@@ -188,8 +188,8 @@ def browser_errors() -> list[str]:
 def page(context: BrowserContext, browser_errors: list[str]) -> Iterator[Page]:
     """A new page in the test's own context; relative URLs go to the live server.
 
-    Fails the test if the page logged a console error or threw: a Content-Security-Policy
-    refusal (an inline style or script) shows up only there.
+    Fails the test if the server answered 5xx, or the page logged a console error or threw: a
+    Content-Security-Policy refusal (an inline style or script) shows up only there.
     """
     page = context.new_page()
     page.on("pageerror", lambda error: browser_errors.append(f"page error: {error}"))
@@ -198,6 +198,14 @@ def page(context: BrowserContext, browser_errors: list[str]) -> Iterator[Page]:
         lambda message: (
             browser_errors.append(f"console {message.type}: {message.text} ({message.location})")
             if message.type == "error" and not _is_expected(message)
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            browser_errors.append(f"server error: {response.status} on {response.url}")
+            if response.status >= 500
             else None
         ),
     )

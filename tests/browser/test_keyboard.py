@@ -85,7 +85,26 @@ def test_error_summary_takes_focus_and_links_to_each_field(page: Page) -> None:
     assert page.locator("#name").input_value() == "Kim"
 
 
-def test_error_summary_works_without_javascript(browser: Browser, live_server: LiveServer) -> None:
+def test_show_password_button_works_from_the_keyboard(page: Page) -> None:
+    page.goto("/account/sign-in")
+    _type_into(page, "#password", "marmalade teapot")
+    toggle = page.locator("#password ~ button")
+    page.keyboard.press("Tab")
+    assert toggle.evaluate("element => element === document.activeElement")
+
+    page.keyboard.press("Enter")
+    assert page.locator("#password").get_attribute("type") == "text"
+    assert toggle.text_content() == "Hide"
+    assert toggle.get_attribute("aria-label") == "Hide password"
+    assert page.locator("[aria-live=polite]").text_content() == "Your password is visible"
+
+    page.keyboard.press("Space")
+    assert page.locator("#password").get_attribute("type") == "password"
+    assert toggle.get_attribute("aria-label") == "Show password"
+    assert page.locator("[aria-live=polite]").text_content() == "Your password is hidden"
+
+
+def test_forms_work_without_javascript(browser: Browser, live_server: LiveServer) -> None:
     context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
     try:
         page = context.new_page()
@@ -94,6 +113,8 @@ def test_error_summary_works_without_javascript(browser: Browser, live_server: L
         assert page.locator(".error-summary").is_visible()
         assert page.locator(".error-summary a").count() == 4
         assert page.title().startswith("Error: ")
+        assert page.locator(".password-input__toggle").count() == 2
+        assert not page.locator(".password-input__toggle").first.is_visible()
     finally:
         context.close()
 
