@@ -1,8 +1,27 @@
 """Browser fixtures: the real app on a local port, one Chromium per session, a fresh page per test.
 
-``live_server`` serves a migrated SQLite database with the demo round loaded; ``browser`` is a
-Playwright Chromium (Debian's, never a downloaded one); ``page`` is a new context and page per
-test with ``base_url`` set, so tests write ``page.goto("/account/sign-in")``.
+Session-wide (built once, shared by every browser test):
+
+- ``live_server``: the app on 127.0.0.1 with a fresh, migrated SQLite database and the demo round
+  (in voting). ``live_server.url``; ``live_server("/path")`` is an absolute URL;
+  ``live_server.app`` for arranging data (``with live_server.app.app_context(): ...``).
+  The database is shared by all tests: make your own rows (unique emails) rather than relying on
+  what another test left behind.
+- ``demo_accounts``: role → ``DemoAccount(role, email, password)`` for admin, officer, funder,
+  volunteer, resident and "group member" (this run's passwords).
+- ``playwright`` and ``browser``: Playwright's sync API and one headless Chromium.
+
+Per test:
+
+- ``browser_context_args``: options for the context (``base_url``, 1280×800 viewport, en-GB,
+  Europe/London); override it in a module to change them, or call ``page.set_viewport_size``.
+- ``context`` and ``page``: a new context (no cookies) and page; relative URLs go to the live
+  server; actions time out after 10 s. The test fails if the server answered 5xx or the page
+  logged a console error or threw (CSP refusals appear only there).
+- ``browser_errors``: that list of errors, for a test that causes one on purpose.
+
+Helpers: ``tests.browser.actions`` (``PHONE``, ``DESKTOP``, ``sign_in``, ``submit_and_wait``,
+``tab_to``) and ``tests.browser.axe.assert_accessible``.
 
 Chromium comes from ``PB_CHROMIUM`` (default ``/usr/bin/chromium``). When it is missing the
 browser tests are skipped locally and fail under CI (``CI`` set), so CI never passes silently.

@@ -1,4 +1,4 @@
-"""Keyboard-only use, visible focus and touch-target sizes (WCAG 2.1.1, 2.4.7, 2.4.11, 2.5.8)."""
+"""Keyboard-only use, visible focus and touch-target sizes (WCAG 2.1.1, 2.4.7 and 2.5.8)."""
 
 from __future__ import annotations
 
