@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Response
 
 from pb_app.phases import Phase
 from pb_app.services.demo import DemoAccount
@@ -172,3 +172,23 @@ def test_text_spacing_does_not_break_a_phone_layout(
     result = page.evaluate(TEXT_SPACING)
     assert result["outside"] == []
     assert result["scrollWidth"] <= result["width"]
+
+
+def test_pages_are_light_for_old_phones_on_slow_data(page: Page) -> None:
+    # product.md §7: no web fonts, images, frameworks or third-party requests.
+    responses: list[Response] = []
+    page.on("response", lambda response: responses.append(response))
+    page.goto("/account/register", wait_until="networkidle")
+    sizes = {response.url.rsplit("/", 1)[-1]: len(response.body()) for response in responses}
+    assert len(sizes) <= 3, sizes  # the page, app.css, app.js
+    assert all(response.url.startswith(page.url.split("/account")[0]) for response in responses)
+    assert sum(sizes.values()) < 40_000, sizes
+
+
+def test_print_layout_drops_navigation_and_buttons(page: Page) -> None:
+    page.goto("/account/sign-in")
+    page.emulate_media(media="print")
+    assert page.locator(".site-header__name").is_visible()
+    for hidden in (".site-nav", "main button", ".language-form"):
+        assert not page.locator(hidden).first.is_visible(), hidden
+    assert page.locator("h1").evaluate("h1 => getComputedStyle(h1).color") == "rgb(0, 0, 0)"
