@@ -124,46 +124,81 @@ def _visible_outline(style: dict[str, Any]) -> bool:
     return style["outlineStyle"] != "none" and style["outlineWidth"] >= 2 and not transparent
 
 
-def _assert_focus_is_visible(page: Page, selector: str) -> None:
-    element = page.locator(selector)
-    before = element.evaluate(_STYLE_SCRIPT)
-    tab_to(page, selector)
-    after = element.evaluate(_STYLE_SCRIPT)
-    shows_focus = (
+def _shows_focus(before: dict[str, Any], after: dict[str, Any]) -> bool:
+    return (
         (_visible_outline(after) and after != before)
         or (after["boxShadow"] != before["boxShadow"] and after["boxShadow"] != "none")
         or after["backgroundColor"] != before["backgroundColor"]
     )
-    assert shows_focus, f"no visible focus indicator on {selector}: {before} → {after}"
 
 
-FOCUSABLE_SIGNED_OUT = {
-    "service-name": ".site-header__name",
-    "header-link": ".site-header a:text('Sign in')",
-    "text-input": "#email",
-    "password-input": "#password",
-    "button": "main button[type=submit]",
-    "body-link": "main a:text('Create an account')",
-    "select": "#language",
-    "secondary-button": ".site-footer button",
-}
+_REMEMBER_UNFOCUSED = (
+    """() => {
+    const style = """
+    + _STYLE_SCRIPT
+    + """;
+    window.pbUnfocused = new Map();
+    for (const element of document.querySelectorAll("a[href], button, input, select, textarea")) {
+        window.pbUnfocused.set(element, style(element));
+    }
+}"""
+)
+_FOCUSED_NOW = (
+    """() => {
+    const element = document.activeElement;
+    if (!element || element === document.body || !window.pbUnfocused.has(element)) return null;
+    const style = """
+    + _STYLE_SCRIPT
+    + """;
+    return {
+        kind: element.tagName.toLowerCase(),
+        html: element.outerHTML.slice(0, 100),
+        before: window.pbUnfocused.get(element),
+        after: style(element),
+    };
+}"""
+)
 
 
-@pytest.mark.parametrize("selector", FOCUSABLE_SIGNED_OUT.values(), ids=FOCUSABLE_SIGNED_OUT.keys())
-def test_focused_element_has_a_visible_focus_indicator(page: Page, selector: str) -> None:
+def _walk_focus(page: Page) -> set[str]:
+    """Tab through the whole page; every element that takes focus must show it. Returns kinds."""
+    page.evaluate(_REMEMBER_UNFOCUSED)
+    seen: list[str] = []
+    kinds: set[str] = set()
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(_FOCUSED_NOW)
+        if focused is None or focused["html"] in seen:
+            break  # past the last element, or wrapped round
+        seen.append(focused["html"])
+        kinds.add(focused["kind"])
+        assert _shows_focus(focused["before"], focused["after"]), (
+            f"no visible focus on {focused['html']}: {focused['before']} → {focused['after']}"
+        )
+    return kinds
+
+
+def test_every_element_shows_focus_when_signed_out(page: Page) -> None:
     page.goto("/account/sign-in")
-    _assert_focus_is_visible(page, selector)
+    kinds = _walk_focus(page)
+    assert kinds >= {"a", "input", "button", "select"}
 
 
-def test_error_summary_links_and_sign_out_show_focus(
+def test_every_element_shows_focus_on_a_form_with_errors(page: Page) -> None:
+    page.goto("/account/register")
+    submit_and_wait(page, "Create account")  # focus starts on the error summary
+    kinds = _walk_focus(page)
+    assert kinds >= {"a", "input", "button", "select"}
+
+
+def test_every_element_shows_focus_when_signed_in(
     page: Page, demo_accounts: dict[str, DemoAccount]
 ) -> None:
-    page.goto("/account/sign-in")
-    submit_and_wait(page, "Sign in")
-    _assert_focus_is_visible(page, ".error-summary a >> nth=0")
     resident = demo_accounts["resident"]
     sign_in(page, resident.email, resident.password)
-    _assert_focus_is_visible(page, ".site-header button:text('Sign out')")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    kinds = _walk_focus(page)
+    assert kinds >= {"a", "button", "select"}
 
 
 def _size(locator: Locator) -> tuple[float, float]:
