@@ -30,6 +30,7 @@ browser tests are skipped locally and fail under CI (``CI`` set), so CI never pa
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import threading
@@ -203,12 +204,26 @@ def browser_errors() -> list[str]:
     return []
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so ``page`` can tell whether the test failed."""
+    report = yield
+    setattr(item, f"browser_report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def page(context: BrowserContext, browser_errors: list[str]) -> Iterator[Page]:
+def page(
+    context: BrowserContext,
+    browser_errors: list[str],
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Page]:
     """A new page in the test's own context; relative URLs go to the live server.
 
     Fails the test if the server answered 5xx, or the page logged a console error or threw: a
-    Content-Security-Policy refusal (an inline style or script) shows up only there.
+    Content-Security-Policy refusal (an inline style or script) shows up only there. When a test
+    fails, a screenshot of the page is saved and its path printed in the report.
     """
     page = context.new_page()
     page.on("pageerror", lambda error: browser_errors.append(f"page error: {error}"))
@@ -229,5 +244,12 @@ def page(context: BrowserContext, browser_errors: list[str]) -> Iterator[Page]:
         ),
     )
     yield page
+    report = getattr(request.node, "browser_report_call", None)
+    if report is not None and report.failed and not page.is_closed():
+        name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)[-120:]
+        path = tmp_path_factory.getbasetemp() / "browser-failures" / f"{name}.png"
+        path.parent.mkdir(exist_ok=True)
+        page.screenshot(path=path, full_page=True)
+        report.sections.append(("browser", f"screenshot of the failing page: {path}"))
     if browser_errors:
         pytest.fail("The browser reported errors:\n" + "\n".join(browser_errors), pytrace=False)
