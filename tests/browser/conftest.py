@@ -34,7 +34,6 @@ import re
 import secrets
 import shutil
 import threading
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,9 +121,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "PB_LANGUAGES": ["en", "cy"],
         }
     )
-    with app.app_context(), warnings.catch_warnings():
-        # This branch's migrations/env.py still calls get_engine(); main has fixed it.
-        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
+    with app.app_context():
         upgrade()
         accounts = {account.role: account for account in create_demo(utcnow())}
     server = make_server("127.0.0.1", 0, app, threaded=True)
