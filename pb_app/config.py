@@ -39,6 +39,8 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 8,  # staff sessions time out after a working day
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead, so long forms do not expire
+        # Explicit, because the limiter is one object shared by every app built in a process.
+        "RATELIMIT_ENABLED": os.environ.get("RATELIMIT_ENABLED", "1") != "0",
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "en",
