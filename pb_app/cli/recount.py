@@ -7,6 +7,8 @@ and prints the outcome, so anyone can check a published result.
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 
@@ -132,7 +134,7 @@ def recount(
         grant=grant * election.unit if grant is not None else None,
     )
     try:
-        outcome = count(election, options, progress=lambda text: click.echo(text, err=True))
+        outcome = count(election, options, progress=_throttled_progress())
     except ImportError:
         raise click.ClickException(f"The rule {rule} is not available in this build.") from None
     except ValueError as error:
@@ -146,3 +148,20 @@ def recount(
         click.echo(f"File: {file.name}")
         click.echo(f"Tie-break: {', '.join(keys)}")
         click.echo(outcome_to_text(outcome, election), nl=False)
+
+
+def _throttled_progress(interval: float = 1.0) -> Callable[[str], None]:
+    """A progress callback that prints to stderr at most once per ``interval`` seconds.
+
+    The count reports every Add1 iteration; a person needs a sign of life, not hundreds of lines.
+    """
+    last = -interval
+
+    def report(text: str) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= interval:
+            last = now
+            click.echo(text, err=True)
+
+    return report
