@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,8 +75,7 @@ def format_money(amount: int | Fraction, unit: int = 1, currency: str = "") -> s
     value = Fraction(amount) / unit
     symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, "")
     suffix = "" if symbol or not currency else f" {currency}"
-    if value.denominator == 1:
-        text = f"{value.numerator:,}"
-    else:
-        text = f"{float(value):,.2f}"
+    # Exact: whole units, or hundredths rounded half up, without passing through a float.
+    whole, hundredths = divmod(math.floor(value * 100 + Fraction(1, 2)), 100)
+    text = f"{whole:,}" if value.denominator == 1 else f"{whole:,}.{hundredths:02d}"
     return f"{symbol}{text}{suffix}"
