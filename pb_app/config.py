@@ -44,6 +44,8 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "BABEL_DEFAULT_LOCALE": "en",
+        # Dates are shown in UK time, which is what residents read on posters and letters.
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("PB_TIMEZONE", "Europe/London"),
         # Only languages with a translation catalogue: a page marked lang="pl" must be in Polish.
         "PB_LANGUAGES": os.environ.get("PB_LANGUAGES", "en").split(","),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp" if production else "log"),
