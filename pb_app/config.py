@@ -49,6 +49,13 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         # Only languages with a translation catalogue: a page marked lang="pl" must be in Polish.
         "PB_LANGUAGES": os.environ.get("PB_LANGUAGES", "en").split(","),
         "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp" if production else "log"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "587")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "pb_app <no-reply@localhost>"),
+        # Bodies are read (CSRF checks) before views run: cap them. Bid pictures are ≤ 2 MB.
+        "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
         "PB_HSTS": production,
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale, gettext
 
 from pb_app.phases import Phase
@@ -17,6 +17,8 @@ CSP = (
 def select_locale() -> str | None:
     """The language a person chose (kept in their session), else their browser's best match."""
     languages: list[str] = current_app.config["PB_LANGUAGES"]
+    if not has_request_context():
+        return str(current_app.config["BABEL_DEFAULT_LOCALE"])  # CLI, emails sent by commands
     chosen = session.get("language")
     if chosen in languages:
         return str(chosen)
