@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from werkzeug.routing import BuildError
 
@@ -84,6 +85,16 @@ def notify_group(bid: Bid, event: str, message: str = "") -> None:
     """Email the group's contact and members about ``event`` on ``bid``, with a link to it."""
     if event not in EVENTS:
         raise ValueError(f"Unknown bid event {event!r}")
+    if has_request_context():
+        _notify(bid, event, message)
+    else:
+        # From the CLI (e.g. marking bids funded after the count) there is no request whose
+        # language to use, and the locale selector needs one: write in the default language.
+        with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "en")):
+            _notify(bid, event, message)
+
+
+def _notify(bid: Bid, event: str, message: str) -> None:
     subject, opening = _wording(event, bid.title)
     parts = [
         _("Hello %(group)s,", group=bid.group.name),
