@@ -14,8 +14,9 @@ from wtforms import (
     SelectChoice,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional
 
+from pb_app.forms.auth import strip
 from pb_app.services.review import CheckAnswer, CheckRow
 
 
@@ -64,8 +65,9 @@ class RequestChangesForm(FlaskForm):
 
     message = TextAreaField(
         _l("What should the group change?"),
+        filters=[strip],
         validators=[
-            InputRequired(_l("Write a message telling the group what to change")),
+            DataRequired(_l("Write a message telling the group what to change")),
             Length(max=5000),
         ],
         description=_l("The group reads this message."),
@@ -85,8 +87,9 @@ class RejectForm(FlaskForm):
 
     reason = TextAreaField(
         _l("Reason for rejecting"),
+        filters=[strip],
         validators=[
-            InputRequired(_l("Give a reason for rejecting the bid")),
+            DataRequired(_l("Give a reason for rejecting the bid")),
             Length(max=2000),
         ],
         description=_l("The group and the public will read this reason."),
@@ -104,6 +107,7 @@ class ConflictForm(FlaskForm):
 
     conflict_reason = TextAreaField(
         _l("What is the conflict of interest?"),
-        validators=[InputRequired(_l("Say what the conflict of interest is")), Length(max=2000)],
+        filters=[strip],
+        validators=[DataRequired(_l("Say what the conflict of interest is")), Length(max=2000)],
         description=_l("For example: I am a trustee of this group. You will not review this bid."),
     )

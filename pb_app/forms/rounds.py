@@ -19,7 +19,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from pb_app.forms.auth import strip
 from pb_app.money import MoneyError, format_pounds, parse_pence
@@ -87,7 +87,7 @@ class SubPotsField(LinesField):
             except MoneyError:
                 colon = ""
             if not colon or not name.strip():
-                raise ValueError(
+                raise ValidationError(
                     _l(
                         "Write each sub-pot as a name, a colon and an amount, "
                         "like Dalston: £10,000."
