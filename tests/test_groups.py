@@ -61,11 +61,15 @@ def test_signed_in_person_registers_a_group_and_becomes_its_lead(
     response = post_form(client, "/groups/new", GROUP)
     assert response.status_code == 302
     group = db.session.scalar(select(Group))
-    assert group is not None and group.kind == GroupKind.CONSTITUTED
+    assert group is not None
+    assert group.kind == GroupKind.CONSTITUTED
     membership = db.session.scalar(select(GroupMembership))
-    assert membership is not None and membership.user_id == user.id and membership.is_lead
+    assert membership is not None
+    assert membership.user_id == user.id
+    assert membership.is_lead
     page = client.get(response.headers["Location"])
-    assert "Hackney Tenants" in page.text and "Lead member" in page.text
+    assert "Hackney Tenants" in page.text
+    assert "Lead member" in page.text
 
 
 def test_registering_a_group_needs_sign_in(client: FlaskClient) -> None:
@@ -107,7 +111,9 @@ def test_charity_keeps_its_number(
     data = {**GROUP, "kind": "charity", "charity_number": "1123456", "sponsor": "ignored"}
     assert post_form(client, "/groups/new", data).status_code == 302
     group = db.session.scalar(select(Group))
-    assert group is not None and group.charity_number == "1123456" and group.sponsor is None
+    assert group is not None
+    assert group.charity_number == "1123456"
+    assert group.sponsor is None
 
 
 def test_missing_csrf_token_is_refused(
@@ -145,7 +151,8 @@ def test_lead_invites_by_email_and_the_link_works_once(
     token = link.rsplit("/", 1)[1]
     invite = db.session.scalar(select(GroupInvite))
     assert invite is not None
-    assert invite.token_digest == groups.digest(token) and token not in invite.token_digest
+    assert invite.token_digest == groups.digest(token)
+    assert token not in invite.token_digest
 
     client.post("/account/sign-out", data={"csrf_token": _token(client)})
     sign_in(newcomer)  # any account may accept
@@ -279,5 +286,6 @@ def test_notify_group_emails_contact_and_members_once_each(
     notify_group(bid, event, "A note from the officer.")
     assert sorted(m["To"] for m in memory_mail) == ["LEAD@example.org", "m@example.org"]
     body = memory_mail[0].get_content()
-    assert "Community fridge" in body and "A note from the officer." in body
+    assert "Community fridge" in body
+    assert "A note from the officer." in body
     assert f"/bids/{bid.id}" in body
