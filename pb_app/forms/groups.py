@@ -12,7 +12,9 @@ from pb_app.models import GroupKind
 
 KIND_CHOICES = [
     SelectChoice(GroupKind.CHARITY.value, _l("Registered charity")),
-    SelectChoice(GroupKind.CONSTITUTED.value, _l("Constituted group (with a written constitution)")),
+    SelectChoice(
+        GroupKind.CONSTITUTED.value, _l("Constituted group (with a written constitution)")
+    ),
     SelectChoice(GroupKind.CIC.value, _l("Community interest company (CIC)")),
     SelectChoice(GroupKind.INFORMAL.value, _l("Informal group with a sponsoring organisation")),
 ]
