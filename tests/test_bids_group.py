@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
@@ -701,3 +703,59 @@ def test_dashboard_links_to_each_bid(
     page = client.get("/groups/").text
     assert f'href="/bids/{bid.id}"' in page
     assert "Draft" in page
+
+
+# Generated input --------------------------------------------------------------------------
+
+_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)
+_AMOUNT = st.one_of(
+    _TEXT,
+    st.decimals(allow_nan=False, allow_infinity=False).map(str),
+    st.integers(min_value=-(10**15), max_value=10**15).map(str),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    title=_TEXT,
+    summary=_TEXT,
+    count=_TEXT,
+    ward=_TEXT,
+    descriptions=st.lists(_TEXT, max_size=4),
+    amounts=st.lists(_AMOUNT, max_size=4),
+)
+def test_generated_answers_never_cause_a_500_or_a_partial_save(
+    client: FlaskClient,
+    member: User,
+    make_group: Callable[..., Group],
+    make_round: Callable[..., Round],
+    title: str,
+    summary: str,
+    count: str,
+    ward: str,
+    descriptions: list[str],
+    amounts: list[str],
+) -> None:
+    round_ = db.session.scalar(select(Round)) or make_round()
+    group = db.session.scalar(select(Group)) or make_group(member)
+    data = answers(round_, group, title=title, summary=summary, beneficiaries_count=count)
+    data["ward_id"] = ward
+    for index, text in enumerate(descriptions):
+        data[f"lines-{index}-description"] = text
+    for index, amount in enumerate(amounts):
+        data[f"lines-{index}-amount"] = amount
+    before = _count(Bid), _count(BudgetLine)
+    response = _new(client, round_, group, **{k: v for k, v in data.items() if k != "group_id"})
+    assert response.status_code in (200, 302)
+    if response.status_code == 200:
+        assert "There is a problem" in response.text
+        assert (_count(Bid), _count(BudgetLine)) == before
+    else:
+        bid = db.session.scalars(select(Bid).order_by(Bid.id.desc())).first()
+        assert bid is not None
+        assert all(line.amount_pence > 0 for line in bid.budget_lines)
+        assert len(bid.title) <= 80

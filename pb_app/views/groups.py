@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from pb_app.extensions import limiter
 from pb_app.forms.groups import AcceptInviteForm, GroupForm, InviteForm
 from pb_app.models import GroupKind
 from pb_app.models._base import utcnow
@@ -56,6 +57,7 @@ _DETAIL_FIELDS = (
 
 @bp.route("/<int:group_id>", methods=["GET", "POST"])
 @login_required
+@limiter.limit("30 per hour", methods=["POST"])  # invitations are emails to any address
 def show(group_id: int) -> str | Response:
     """A group's page: its members, and (for lead members) a form to invite someone."""
     form = InviteForm()
