@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from email.message import EmailMessage
 from typing import Any
@@ -27,7 +28,7 @@ from pb_app.models import (
     User,
 )
 from pb_app.models._base import utcnow
-from pb_app.services import bids
+from pb_app.services import ServiceError, bids
 from tests.helpers import csrf_token_from, post_form
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -759,3 +760,82 @@ def test_generated_answers_never_cause_a_500_or_a_partial_save(
         assert bid is not None
         assert all(line.amount_pence > 0 for line in bid.budget_lines)
         assert len(bid.title) <= 80
+
+
+# Concurrency ------------------------------------------------------------------------------
+
+
+def _in_parallel(app: Flask, calls: list[Callable[[], object]]) -> list[object]:
+    """Run each call in its own thread and app context, released together by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index: int) -> None:
+        with app.test_request_context():
+            barrier.wait()
+            try:
+                results[index] = calls[index]()
+            except ServiceError as error:
+                results[index] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_parallel_new_bids_in_one_round_get_distinct_refs(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_group: Callable[..., Group],
+    make_round: Callable[..., Round],
+) -> None:
+    user = make_user()
+    group_id = make_group(user).id
+    slug = make_round(title="Ageing Better").slug
+    user_id = user.id
+    db.session.remove()
+    values = bids.BidValues(title="Same moment", lines=(("Hall", 600_00),))
+    results = _in_parallel(
+        app,
+        [lambda: bids.create_bid(user_id, slug, group_id, values, utcnow()) for _ in range(4)],
+    )
+    made = [r for r in results if isinstance(r, Bid)]
+    refused = [r for r in results if isinstance(r, bids.BidLocked)]
+    assert len(made) + len(refused) == 4
+    refs = list(db.session.scalars(select(Bid.ref)))
+    assert len(refs) == len(set(refs)) == len(made) >= 1
+
+
+def test_parallel_submits_of_one_bid_make_exactly_one_status_change(
+    app: Flask,
+    make_user: Callable[..., User],
+    make_group: Callable[..., Group],
+    make_round: Callable[..., Round],
+    make_bid: Callable[..., Bid],
+) -> None:
+    user = make_user()
+    bid = make_bid(
+        make_round(),
+        make_group(user),
+        status=BidStatus.DRAFT,
+        lines=[("Hall", 600_00)],
+        beneficiaries="b",
+        beneficiaries_count=1,
+        timeline="t",
+        contact_name="c",
+        contact_email="c@example.org",
+    )
+    user_id, bid_id = user.id, bid.id
+    db.session.remove()
+    results = _in_parallel(app, [lambda: bids.submit_bid(user_id, bid_id, utcnow())] * 3)
+    assert sum(isinstance(r, Bid) for r in results) == 1
+    assert sum(isinstance(r, bids.BidLocked) for r in results) == 2
+    changes = db.session.scalars(
+        select(BidStatusChange.to_status).where(BidStatusChange.bid_id == bid_id)
+    )
+    assert list(changes) == ["submitted"]
