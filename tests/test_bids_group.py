@@ -434,8 +434,8 @@ def test_changes_after_the_deadline_are_refused_with_a_reason(
     assert "cannot be" in response.text
     bid = _only_bid()
     assert (bid.title, bid.status) == ("Before", status)
-    if path == "edit":
-        assert client.get(f"/bids/{bid.id}/edit").status_code == 409
+    page = "edit" if path == "submit" else path  # the form pages refuse too, not only the POST
+    assert client.get(f"/bids/{bid.id}/{page}").status_code == 409
 
 
 @pytest.mark.parametrize("phase", ["setup", "review", "voting"])

@@ -383,6 +383,13 @@ def bid_for_editing(user_id: int, bid_id: int, now: datetime) -> Bid:
     return bid
 
 
+def bid_for_withdrawal(user_id: int, bid_id: int, now: datetime) -> Bid:
+    """The bid, for a member of its group, if it may be withdrawn now."""
+    bid = _member_bid(user_id, bid_id)
+    _move(bid, Action.WITHDRAW, now)
+    return bid
+
+
 def _move(bid: Bid, action: Action, now: datetime) -> BidStatus:
     """The status ``action`` leads to, as the bid state machine decides."""
     try:

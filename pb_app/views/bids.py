@@ -148,7 +148,7 @@ def submit(bid_id: int) -> BaseResponse:
 @login_required
 def withdraw(bid_id: int) -> str | BaseResponse:
     """Confirm, then withdraw the bid."""
-    bid = bids.bid_for_member(current_user.id, bid_id)
+    bid = bids.bid_for_withdrawal(current_user.id, bid_id, utcnow())
     form = WithdrawForm()
     if form.validate_on_submit():
         bids.withdraw_bid(current_user.id, bid_id, form.note.data or "", utcnow())
