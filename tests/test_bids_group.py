@@ -614,6 +614,25 @@ def test_wrong_or_too_big_picture_is_explained_and_not_saved(
     assert _count(BidImage) == 0
 
 
+def test_a_far_too_big_upload_is_refused_clearly(
+    client: FlaskClient,
+    member: User,
+    make_group: Callable[..., Group],
+    make_round: Callable[..., Round],
+    make_bid: Callable[..., Bid],
+) -> None:
+    import io
+
+    bid = make_bid(make_round(), make_group(member), status=BidStatus.DRAFT)
+    big = PNG + b"\x00" * (5 * 1024 * 1024)
+    response = post_upload(
+        client, f"/bids/{bid.id}/picture", {"image": (io.BytesIO(big), "a.png"), "alt_text": "A"}
+    )
+    assert response.status_code == 200
+    assert "smaller than 2 MB" in response.text
+    assert _count(BidImage) == 0
+
+
 def test_picture_needs_a_description(
     client: FlaskClient,
     member: User,
