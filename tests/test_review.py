@@ -394,3 +394,49 @@ def test_a_group_member_cannot_review_even_their_own_bid(app: Flask, scene: Scen
     assert theirs.get(scene.page).status_code == 403
     assert post_form(theirs, f"{scene.page}/shortlist", {}, form_page="/").status_code == 403
     assert status_of(scene.bid) == BidStatus.SUBMITTED
+
+
+def test_two_officers_deciding_at_once_make_exactly_one_decision(
+    app: Flask, scene: Scene, make_user: Callable[..., User]
+) -> None:
+    """The bid row is locked while deciding: a parallel rejection sees the shortlisting."""
+    import threading
+
+    colleague = make_user(Role.OFFICER, name="Colleague")
+    officer_ids = (scene.officer.id, colleague.id)
+    round_id, bid_id = scene.round.id, scene.bid.id
+    db.session.rollback()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide(officer_id: int, shortlisting: bool) -> None:
+        with app.test_request_context():
+            # Wait first: on SQLite even a read takes the write lock (BEGIN IMMEDIATE).
+            barrier.wait()
+            try:
+                officer = db.session.get(User, officer_id)
+                assert officer is not None
+                if shortlisting:
+                    review.shortlist(round_id, bid_id, "", officer=officer, now=utcnow())
+                else:
+                    review.reject(round_id, bid_id, "Late.", officer=officer, now=utcnow())
+                outcomes.append("decided")
+            except review.DecisionRefused:
+                outcomes.append("refused")
+            except Exception as error:  # reported by the assertion below
+                outcomes.append(repr(error))
+            finally:
+                db.session.remove()
+
+    threads = [
+        threading.Thread(target=decide, args=(officer_ids[0], True)),
+        threading.Thread(target=decide, args=(officer_ids[1], False)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["decided", "refused"]
+    db.session.refresh(scene.bid)
+    assert len(scene.bid.history) == 1
+    assert len(events("bid.shortlist")) + len(events("bid.reject")) == 1
