@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from pb_app.extensions import db
@@ -218,6 +220,13 @@ BAD_INPUT = [
     ),
     ({"slug": "Not A Slug!"}, "slug", "Enter a web address name of lower-case letters"),
     ({"ballot_kind": "lottery"}, "ballot_kind", "Not a valid choice"),
+    ({"pot_pence": "£" + "9" * 25}, "pot_pence", "Enter an amount of £1,000,000,000 or less."),
+    (
+        {"ballot_kind": "approval", "max_length": "9" * 20},
+        "max_length",
+        "Enter a number of 1,000,000 or less.",
+    ),
+    ({"wards": "W" * 121}, "wards", "Keep each line to 120 characters or fewer."),
 ]
 
 
@@ -232,6 +241,15 @@ def test_bad_settings_are_refused_by_field_and_nothing_is_saved(
     assert f'href="#{field}"' in response.text
     assert round_count() == 0
     assert audit("round.created") == []
+
+
+def test_control_characters_are_dropped_not_stored(client: FlaskClient, officer: User) -> None:
+    data = valid_form(title="Ageing\x00 Better", wards="Dal\x00ston\nHackney Downs\nHomerton")
+    assert post_form(client, NEW, data).status_code == 302
+    round_ = db.session.scalar(select(Round))
+    assert round_ is not None
+    assert round_.title == "Ageing Better"
+    assert round_.wards[0].name == "Dalston"
 
 
 def test_a_slug_already_used_is_refused(
@@ -459,3 +477,35 @@ def test_the_service_itself_refuses_bad_settings(
         )
     assert field in refused.value.problems
     assert round_count() == 0
+
+
+FORM_FIELDS = sorted(valid_form())
+GENERATED = st.dictionaries(
+    st.sampled_from(FORM_FIELDS),
+    st.one_of(
+        st.text(max_size=30),
+        st.from_regex(r"-?[0-9]{1,25}(\.[0-9]{1,3})?", fullmatch=True),
+        st.sampled_from(["\x00", "£" + "9" * 30, "E8\x00", "A" * 500, "1" * 30]),
+    ),
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(changes=GENERATED)
+def test_generated_input_never_breaks_round_setup(
+    client: FlaskClient, officer: User, changes: dict[str, str]
+) -> None:
+    """Whatever is typed: a page with errors or a saved, valid round; never a 500."""
+    before = round_count()
+    response = post_form(client, NEW, valid_form(**{"slug": f"r-{before}", **changes}))
+    assert response.status_code in (200, 302), response.text[-500:]
+    if response.status_code == 200:
+        assert "There is a problem" in response.text
+        assert round_count() == before
+    else:
+        assert round_count() == before + 1

@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from pb_app.forms.auth import strip
+from pb_app.forms.rounds import clean_text
 from pb_app.services.review import CheckAnswer, CheckRow
 
 
@@ -34,7 +35,9 @@ class CheckItemForm(Form):
         default="",
         validators=[Optional()],
     )
-    note = TextAreaField(_l("Note (optional)"), validators=[Length(max=2000)])
+    note = TextAreaField(
+        _l("Note (optional)"), filters=[clean_text, strip], validators=[Length(max=2000)]
+    )
 
 
 class ChecklistForm(FlaskForm):
@@ -65,7 +68,7 @@ class RequestChangesForm(FlaskForm):
 
     message = TextAreaField(
         _l("What should the group change?"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[
             DataRequired(_l("Write a message telling the group what to change")),
             Length(max=5000),
@@ -78,7 +81,9 @@ class ShortlistForm(FlaskForm):
     """Shortlist the bid, with an optional note for the record."""
 
     shortlist_note = TextAreaField(
-        _l("Note for the record (optional)"), validators=[Length(max=2000)]
+        _l("Note for the record (optional)"),
+        filters=[clean_text, strip],
+        validators=[Length(max=2000)],
     )
 
 
@@ -87,7 +92,7 @@ class RejectForm(FlaskForm):
 
     reason = TextAreaField(
         _l("Reason for rejecting"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[
             DataRequired(_l("Give a reason for rejecting the bid")),
             Length(max=2000),
@@ -99,7 +104,9 @@ class RejectForm(FlaskForm):
 class ReopenForm(FlaskForm):
     """Take back a decision during review."""
 
-    reopen_note = TextAreaField(_l("Why reopen? (optional)"), validators=[Length(max=2000)])
+    reopen_note = TextAreaField(
+        _l("Why reopen? (optional)"), filters=[clean_text, strip], validators=[Length(max=2000)]
+    )
 
 
 class ConflictForm(FlaskForm):
@@ -107,7 +114,7 @@ class ConflictForm(FlaskForm):
 
     conflict_reason = TextAreaField(
         _l("What is the conflict of interest?"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[DataRequired(_l("Say what the conflict of interest is")), Length(max=2000)],
         description=_l("For example: I am a trustee of this group. You will not review this bid."),
     )

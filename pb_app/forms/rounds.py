@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +30,13 @@ from pb_app.tally.rules import RULES
 # Officers type times as they read them on a UK clock; the database keeps UTC.
 UK = ZoneInfo("Europe/London")
 DATE_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+def clean_text(value: Any) -> Any:
+    """Drop control characters but tabs and newlines: PostgreSQL refuses NUL; nobody means them."""
+    if not isinstance(value, str):
+        return value
+    return "".join(c for c in value if c in "\t\n\r" or unicodedata.category(c) != "Cc")
 
 
 class MoneyField(StringField):
@@ -60,6 +68,11 @@ class MoneyField(StringField):
 
 class LinesField(TextAreaField):
     """One item per line; blank lines and surrounding spaces are ignored."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("filters", [clean_text])
+        kwargs.setdefault("validators", [Length(max=20_000)])
+        super().__init__(*args, **kwargs)
 
     def lines(self) -> tuple[str, ...]:
         """The non-blank lines, stripped."""
@@ -174,18 +187,22 @@ class RoundForm(FlaskForm):
 
     title = StringField(
         _l("Title"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[InputRequired(_l("Enter a title")), Length(max=200)],
     )
     slug = StringField(
         _l("Web address name"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[InputRequired(_l("Enter a web address name")), Length(max=80)],
         description=_l("Lower-case letters, numbers and hyphens, like ageing-better-2026."),
     )
-    summary = StringField(_l("Summary"), filters=[strip], validators=[Length(max=300)])
-    description = TextAreaField(_l("Description"), validators=[Length(max=20_000)])
-    funder_name = StringField(_l("Funder"), filters=[strip], validators=[Length(max=200)])
+    summary = StringField(_l("Summary"), filters=[clean_text, strip], validators=[Length(max=300)])
+    description = TextAreaField(
+        _l("Description"), filters=[clean_text], validators=[Length(max=20_000)]
+    )
+    funder_name = StringField(
+        _l("Funder"), filters=[clean_text, strip], validators=[Length(max=200)]
+    )
 
     pot_pence = MoneyField(_l("Pot"), validators=[InputRequired(_l("Enter the pot"))])
     min_grant_pence = MoneyField(
@@ -227,7 +244,7 @@ class RoundForm(FlaskForm):
 
     postcode_areas = StringField(
         _l("Postcode areas"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Length(max=2000)],
         description=_l("Separated by commas, like E8, SW9 7. Leave blank for anywhere."),
     )
@@ -268,7 +285,7 @@ class RoundForm(FlaskForm):
     )
     tie_break = StringField(
         _l("Tie-break"),
-        filters=[strip],
+        filters=[clean_text, strip],
         default="min-cost,max-support,lot",
         validators=[InputRequired(_l("Enter a tie-break")), Length(max=120)],
         description=_l(

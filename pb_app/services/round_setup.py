@@ -280,6 +280,50 @@ def _count_problems(s: RoundSettings, problems: dict[str, Any]) -> None:
         )
 
 
+MAX_PENCE = 1_000_000_000_00  # £1bn: more than any round, well inside the database's integers
+MAX_NUMBER = 1_000_000
+MONEY_NAMES = (
+    "pot_pence",
+    "min_grant_pence",
+    "max_grant_pence",
+    "central_pot_pence",
+    "min_sum_cost_pence",
+    "max_sum_cost_pence",
+)
+NUMBER_NAMES = (
+    "min_length",
+    "max_length",
+    "min_points",
+    "max_points",
+    "min_sum_points",
+    "max_sum_points",
+    "default_score",
+    "threshold_percent",
+    "min_age",
+    "max_age",
+)
+
+
+def _size_problems(s: RoundSettings, problems: dict[str, Any]) -> None:
+    for name in MONEY_NAMES:
+        value = getattr(s, name)
+        if value is not None and value > MAX_PENCE:
+            problems[name] = _l("Enter an amount of £1,000,000,000 or less.")
+    if any(pot.budget_pence > MAX_PENCE for pot in s.sub_pots):
+        problems["sub_pots"] = _l("Enter an amount of £1,000,000,000 or less.")
+    for name in NUMBER_NAMES:
+        value = getattr(s, name)
+        if value is not None and abs(value) > MAX_NUMBER:
+            problems[name] = _l("Enter a number of 1,000,000 or less.")
+    for name, names, longest in (
+        ("wards", s.wards, 120),
+        ("themes", s.themes, 120),
+        ("checklist", s.checklist, 200),
+    ):
+        if any(len(item) > longest for item in names):
+            problems[name] = _l("Keep each line to %(count)s characters or fewer.", count=longest)
+
+
 def settings_problems(s: RoundSettings) -> dict[str, Any]:
     """Every problem with these settings, by field name (empty when they can be saved)."""
     problems: dict[str, Any] = {}
@@ -298,6 +342,7 @@ def settings_problems(s: RoundSettings) -> dict[str, Any]:
     for name, names in (("wards", s.wards), ("themes", s.themes), ("checklist", s.checklist)):
         if len(set(names)) != len(names):
             problems[name] = _l("Give each name once.")
+    _size_problems(s, problems)
     dates = Timeline(s.bids_open_at, s.bids_close_at, s.voting_open_at, s.voting_close_at)
     for message in timeline_problems(dates):
         problems.setdefault("voting_close_at", message)
