@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -369,6 +370,28 @@ def test_rules_freeze_once_voting_opens_but_descriptions_may_change(
         "description": "Now with pictures.",
         "summary": "Vote now",
     }
+
+
+def test_voting_may_be_extended_while_open_but_not_reopened_once_closed(
+    request_context: None, make_round: Callable[..., Round], make_user: Callable[..., User]
+) -> None:
+    officer = make_user(Role.OFFICER)
+    voting = make_round("voting")
+    settings = round_setup.settings_of(voting)
+    assert settings.voting_close_at is not None
+    later = settings.voting_close_at + timedelta(days=7)
+    round_setup.update_round(
+        voting.id, replace(settings, voting_close_at=later), actor=officer, now=utcnow()
+    )
+    counting = make_round("counting")
+    settings = round_setup.settings_of(counting)
+    with pytest.raises(round_setup.RulesFrozen, match="the date voting closes"):
+        round_setup.update_round(
+            counting.id,
+            replace(settings, voting_close_at=utcnow() + timedelta(days=7)),
+            actor=officer,
+            now=utcnow(),
+        )
 
 
 def test_rules_freeze_at_the_first_ballot_even_before_the_voting_date(

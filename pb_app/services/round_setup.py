@@ -40,6 +40,7 @@ SLUG_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # An outward code ("E8", "SW9", "EC1A") with an optional sector digit ("SW9 7").
 POSTCODE_AREA_RE = re.compile(r"[A-Z]{1,2}[0-9][A-Z0-9]?(?: [0-9])?")
 FROZEN_PHASES = frozenset({Phase.VOTING, Phase.COUNTING, Phase.RESULTS, Phase.ARCHIVED})
+CLOSED_PHASES = frozenset({Phase.COUNTING, Phase.RESULTS, Phase.ARCHIVED})
 SLUG_TAKEN = _l("Another round already uses this web address name.")
 RANKED_RULES = frozenset({"sequential-irv", "stv"})
 # The limits each ballot takes; the others are cleared so a round never keeps stale limits.
@@ -558,7 +559,11 @@ def update_round(round_id: int, settings: RoundSettings, *, actor: User, now: da
     before = _values(settings_of(round_))
     after = _values(settings)
     if rules_frozen(round_, now):
-        changed = sorted({str(FROZEN_FIELDS[k]) for k in FROZEN_FIELDS if before[k] != after[k]})
+        frozen = dict(FROZEN_FIELDS)
+        if round_phase(round_, now) in CLOSED_PHASES:
+            # Voting has closed: moving its closing date would reopen it under the count.
+            frozen["voting_close_at"] = _l("the date voting closes")
+        changed = sorted({str(frozen[k]) for k in frozen if before[k] != after[k]})
         if changed:
             db.session.rollback()
             raise RulesFrozen(
