@@ -327,6 +327,8 @@ def test_reply_is_refused_unless_changes_were_requested(
         ({"beneficiaries_count": "-3"}, "Enter a number from 0 to 10,000,000"),
         ({"ward_id": "999999"}, "Not a valid choice"),
         ({"contact_email": "nope"}, "Enter an email address in the correct format"),
+        ({"title": "\x00\x01", "summary": "a\x00b"}, "Enter a title for the bid"),
+        ({"lines-0-description": "\x00", "lines-0-amount": "5\x00"}, "Say what this amount"),
     ],
 )
 def test_bad_answers_are_explained_and_nothing_is_saved(
@@ -460,6 +462,7 @@ def test_no_new_bids_when_the_round_is_not_open_for_bids(
 
 def test_unknown_round_is_404(client: FlaskClient, member: User) -> None:
     assert client.get("/rounds/no-such-round/bids/new").status_code == 404
+    assert client.get("/rounds/nul%00round/bids/new").status_code == 404
 
 
 def test_person_without_a_group_is_told_to_register_one(
@@ -727,7 +730,10 @@ def test_dashboard_links_to_each_bid(
 
 # Generated input --------------------------------------------------------------------------
 
-_TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=300)
+_TEXT = st.one_of(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=300),
+    st.text(st.sampled_from("a\x00\x1f\r\n\t£,.-0"), max_size=20),
+)
 _AMOUNT = st.one_of(
     _TEXT,
     st.decimals(allow_nan=False, allow_infinity=False).map(str),

@@ -31,6 +31,7 @@ from wtforms.validators import (
 )
 
 from pb_app.forms.auth import strip
+from pb_app.forms.rounds import clean_text
 from pb_app.models import Bid
 from pb_app.money import MoneyError, format_pounds, parse_pence
 from pb_app.services.bids import MAX_LINE_PENCE, MAX_LINES, BidValues, Problem
@@ -49,8 +50,12 @@ def optional_int(value: object) -> int | None:
 class BudgetLineForm(Form):
     """One line of the itemised budget: what it is for and how much (no CSRF of its own)."""
 
-    description = StringField(_l("What is it for?"), filters=[strip], validators=[Length(max=200)])
-    amount = StringField(_l("Amount, in £"), filters=[strip], validators=[Length(max=20)])
+    description = StringField(
+        _l("What is it for?"), filters=[clean_text, strip], validators=[Length(max=200)]
+    )
+    amount = StringField(
+        _l("Amount, in £"), filters=[clean_text, strip], validators=[Length(max=20)]
+    )
 
     pence: int | None = None
 
@@ -88,24 +93,26 @@ class BidForm(FlaskForm):
 
     title = StringField(
         _l("Title of the project"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[InputRequired(_l("Enter a title for the project")), Length(max=80)],
         description=_l("Up to 80 characters. Residents see this on the ballot."),
     )
     summary = StringField(
         _l("Summary in one line"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Length(max=200)],
         description=_l("Up to 200 characters."),
     )
     description = TextAreaField(
         _l("Describe the project"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Length(max=10_000)],
         description=_l("What you will do and why it matters locally."),
     )
     beneficiaries = TextAreaField(
-        _l("Who will benefit, and how?"), filters=[strip], validators=[Length(max=5_000)]
+        _l("Who will benefit, and how?"),
+        filters=[clean_text, strip],
+        validators=[Length(max=5_000)],
     )
     beneficiaries_count = IntegerField(
         _l("Roughly how many people will benefit?"),
@@ -118,16 +125,16 @@ class BidForm(FlaskForm):
     theme_id = SelectField(_l("Theme"), coerce=optional_int, validate_choice=True)
     timeline = TextAreaField(
         _l("When will it happen?"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Length(max=5_000)],
         description=_l("For example: starts in May, weekly sessions until December."),
     )
     contact_name = StringField(
-        _l("Contact name for this bid"), filters=[strip], validators=[Length(max=120)]
+        _l("Contact name for this bid"), filters=[clean_text, strip], validators=[Length(max=120)]
     )
     contact_email = EmailField(
         _l("Contact email address for this bid"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[
             Optional(),
             Email(_l("Enter an email address in the correct format, like name@example.com")),
@@ -257,7 +264,7 @@ class ImageForm(FlaskForm):
     )
     alt_text = StringField(
         _l("Describe the picture"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[
             InputRequired(_l("Describe the picture for people who cannot see it")),
             Length(max=300),
@@ -278,7 +285,7 @@ class MessageForm(FlaskForm):
 
     body = TextAreaField(
         _l("Your reply"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[DataRequired(_l("Enter your reply")), Length(max=5000)],
     )
 
@@ -288,7 +295,7 @@ class WithdrawForm(FlaskForm):
 
     note = TextAreaField(
         _l("Why are you withdrawing the bid? (optional)"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Length(max=2000)],
     )
 

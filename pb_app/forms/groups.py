@@ -8,6 +8,7 @@ from wtforms import EmailField, RadioField, SelectChoice, StringField, TelField,
 from wtforms.validators import Email, InputRequired, Length, Optional
 
 from pb_app.forms.auth import strip
+from pb_app.forms.rounds import clean_text
 from pb_app.models import GroupKind
 
 KIND_CHOICES = [
@@ -25,7 +26,7 @@ class GroupForm(FlaskForm):
 
     name = StringField(
         _l("Name of the group"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[InputRequired(_l("Enter the name of the group")), Length(max=120)],
     )
     kind = RadioField(
@@ -35,35 +36,35 @@ class GroupForm(FlaskForm):
     )
     charity_number = StringField(
         _l("Registered charity number"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Optional(), Length(max=20)],
         description=_l("Only for registered charities, for example 1123456."),
     )
     company_number = StringField(
         _l("Company number"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Optional(), Length(max=20)],
         description=_l("Only for CICs: the 8-character number from Companies House."),
     )
     sponsor = StringField(
         _l("Sponsoring organisation"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Optional(), Length(max=200)],
         description=_l("Only for informal groups: the constituted body that will hold the grant."),
     )
     area = StringField(
         _l("Area or ward the group works in"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Optional(), Length(max=120)],
     )
     contact_name = StringField(
         _l("Contact name"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[InputRequired(_l("Enter the name of the group's contact")), Length(max=120)],
     )
     contact_email = EmailField(
         _l("Contact email address"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[
             InputRequired(_l("Enter the contact's email address")),
             Email(_l("Enter an email address in the correct format, like name@example.com")),
@@ -72,12 +73,12 @@ class GroupForm(FlaskForm):
     )
     contact_phone = TelField(
         _l("Contact phone number (optional)"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Optional(), Length(max=40)],
     )
     description = TextAreaField(
         _l("What the group does (optional)"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[Optional(), Length(max=2000)],
     )
 
@@ -87,7 +88,7 @@ class InviteForm(FlaskForm):
 
     email = EmailField(
         _l("Email address of the person to invite"),
-        filters=[strip],
+        filters=[clean_text, strip],
         validators=[
             InputRequired(_l("Enter the email address of the person to invite")),
             Email(_l("Enter an email address in the correct format, like name@example.com")),

@@ -29,6 +29,7 @@ from pb_app.services.groups import MessageView, messages_of
 from pb_app.services.notifications import notify_group
 from pb_app.services.rounds import round_phase
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_LINES = 30
 MAX_LINE_PENCE = 100_000_000_00  # £100m: far above any grant, far below integer overflow
 MAX_IMAGE_BYTES = 2 * 1024 * 1024
@@ -170,6 +171,10 @@ def draft_problems(values: BidValues, rules: GrantRules) -> list[Problem]:
             problems.append(
                 Problem(name, _("This answer must be %(limit)d characters or fewer", limit=limit))
             )
+    texts = [getattr(values, name) for name in LENGTHS] + [text for text, _pence in values.lines]
+    if any(CONTROL.search(text) for text in texts):
+        # PostgreSQL refuses NUL in text; the forms already drop control characters.
+        problems.append(Problem("title", _("Remove the unusual characters from your answers")))
     if values.beneficiaries_count is not None and values.beneficiaries_count < 0:
         problems.append(
             Problem("beneficiaries_count", _("Enter the number of people as 0 or more"))
@@ -256,6 +261,8 @@ def values_of(bid: Bid) -> BidValues:
 
 
 def _round_by_slug(slug: str) -> Round:
+    if CONTROL.search(slug):
+        raise BidNotFound(_("There is no such round."))
     round_ = db.session.scalar(select(Round).where(Round.slug == slug))
     if round_ is None:
         raise BidNotFound(_("There is no such round."))
@@ -331,7 +338,10 @@ def _apply(bid: Bid, values: BidValues) -> None:
 
 def create_bid(user_id: int, slug: str, group_id: int, values: BidValues, now: datetime) -> Bid:
     """Save a new draft bid for one of the person's groups in a round open for bids."""
-    round_ = db.session.scalar(select(Round).where(Round.slug == slug).with_for_update())
+    # Lock the round row so parallel new bids take refs one after another (PostgreSQL).
+    round_ = db.session.scalar(
+        select(Round).where(Round.id == _round_by_slug(slug).id).with_for_update()
+    )
     if round_ is None:
         raise BidNotFound(_("There is no such round."))
     _check_open(round_, now)
