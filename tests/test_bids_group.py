@@ -460,6 +460,21 @@ def test_no_new_bids_when_the_round_is_not_open_for_bids(
     assert _count(Bid) == 0
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/bids/99999999999999999999",
+        "/bids/99999999999/edit",
+        "/bids/2147483648/image",
+        "/groups/99999999999999",
+    ],
+)
+def test_ids_beyond_the_database_integer_range_are_404(
+    client: FlaskClient, member: User, path: str
+) -> None:
+    assert client.get(path).status_code in (403, 404)
+
+
 def test_unknown_round_is_404(client: FlaskClient, member: User) -> None:
     assert client.get("/rounds/no-such-round/bids/new").status_code == 404
     assert client.get("/rounds/nul%00round/bids/new").status_code == 404

@@ -25,7 +25,7 @@ from pb_app.models import (
 )
 from pb_app.phases import Phase
 from pb_app.services import ServiceError
-from pb_app.services.groups import MessageView, messages_of
+from pb_app.services.groups import MessageView, fits, messages_of
 from pb_app.services.notifications import notify_group
 from pb_app.services.rounds import round_phase
 
@@ -368,7 +368,7 @@ def create_bid(user_id: int, slug: str, group_id: int, values: BidValues, now: d
 def _member_bid(user_id: int, bid_id: int, *, lock: bool = False) -> Bid:
     """The bid, if the person belongs to its group; raise BidNotFound or NotYourBid."""
     query = select(Bid).where(Bid.id == bid_id)
-    bid = db.session.scalar(query.with_for_update() if lock else query)
+    bid = db.session.scalar(query.with_for_update() if lock else query) if fits(bid_id) else None
     if bid is None:
         raise BidNotFound(_("There is no such bid."))
     member = db.session.scalar(
@@ -518,11 +518,15 @@ def remove_image(user_id: int, bid_id: int, now: datetime) -> None:
 
 def image_of(bid_id: int, user_id: int | None, *, staff: bool) -> tuple[bytes, str]:
     """The picture's bytes and type, for the group, staff, or anyone once shortlisted."""
-    found = db.session.execute(
-        select(BidImage, Bid.status, Bid.group_id)
-        .join(Bid, Bid.id == BidImage.bid_id)
-        .where(BidImage.bid_id == bid_id)
-    ).first()
+    found = (
+        db.session.execute(
+            select(BidImage, Bid.status, Bid.group_id)
+            .join(Bid, Bid.id == BidImage.bid_id)
+            .where(BidImage.bid_id == bid_id)
+        ).first()
+        if fits(bid_id)
+        else None
+    )
     if found is None:
         raise BidNotFound(_("This bid has no picture."))
     image, status, group_id = found

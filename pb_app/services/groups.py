@@ -28,6 +28,7 @@ from pb_app.services.audit import record
 from pb_app.services.mail import send_mail
 
 INVITE_LIFETIME = timedelta(days=14)
+MAX_ID = 2**31 - 1
 DECIDED = frozenset({BidStatus.REJECTED, BidStatus.FUNDED, BidStatus.NOT_FUNDED})
 
 
@@ -142,8 +143,15 @@ def register_group(user_id: int, details: GroupDetails) -> Group:
     return group
 
 
+def fits(row_id: int) -> bool:
+    """Whether an id from a URL fits the database's integer ids (PostgreSQL refuses others)."""
+    return 0 < row_id <= MAX_ID
+
+
 def membership(user_id: int, group_id: int) -> GroupMembership | None:
     """The person's membership of the group, if any."""
+    if not fits(group_id):
+        return None
     return db.session.scalar(
         select(GroupMembership).where(
             GroupMembership.user_id == user_id, GroupMembership.group_id == group_id
