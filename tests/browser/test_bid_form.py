@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, ViewportSize, expect
 
 from pb_app.extensions import db
 from pb_app.models import (
@@ -31,8 +31,8 @@ from pb_app.models._base import utcnow
 from pb_app.passwords import hash_password
 from tests.browser.axe import assert_accessible
 
-PHONE = {"width": 320, "height": 640}
-DESKTOP = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 320, "height": 640}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 WIDTHS = {"320px": PHONE, "1280px": DESKTOP}
 PASSWORD = "browser bid password"
 
@@ -223,7 +223,7 @@ def test_group_and_bid_pages_have_no_wcag_violations(
     page: Page,
     setting: Setting,
     open_page: Callable[[Page, Setting], None],
-    width: dict[str, int],
+    width: ViewportSize,
 ) -> None:
     page.set_viewport_size(width)
     _sign_in(page, setting)
