@@ -104,7 +104,7 @@ def setting(live_server: Any) -> Setting:
 def _sign_in(page: Page, setting: Setting) -> None:
     page.goto("/account/sign-in")
     page.get_by_label("Email address").fill(setting.email)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
     with page.expect_navigation():
         page.locator("main").get_by_role("button", name="Sign in").click()
 

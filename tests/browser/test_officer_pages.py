@@ -94,7 +94,7 @@ def _sign_in_officer(page: Page, live_server: Any) -> None:
     account = live_server.account("officer")
     page.goto("/account/sign-in")
     page.get_by_label("Email address").fill(account.email)
-    page.get_by_label("Password").fill(account.password)
+    page.get_by_label("Password", exact=True).fill(account.password)
     with page.expect_navigation():
         page.locator("main").get_by_role("button", name="Sign in").click()
 

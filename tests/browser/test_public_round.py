@@ -85,5 +85,5 @@ def test_projects_print_without_navigation_or_filters(page: Page) -> None:
     page.goto(f"/rounds/{DEMO_SLUG}/projects")
     page.emulate_media(media="print")
     assert not page.locator(".filter-form").is_visible()
-    assert not page.locator(".site-header").is_visible()
+    assert not page.locator(".site-nav").is_visible()
     assert page.locator(".card").first.is_visible()
