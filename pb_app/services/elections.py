@@ -121,3 +121,33 @@ def excluded_refs(round_: Round, user: User | None) -> set[str]:
             select(Bid.ref).where(Bid.round_id == round_.id, Bid.group_id.in_(group_ids))
         )
     )
+
+
+def find_round(slug: str) -> Round | None:
+    """The round with this slug, or None."""
+    return db.session.scalars(select(Round).where(Round.slug == slug)).first()
+
+
+def public_rounds() -> list[Round]:
+    """Every round not archived, newest first."""
+    return list(
+        db.session.scalars(
+            select(Round).where(Round.archived_at.is_(None)).order_by(Round.created_at.desc())
+        )
+    )
+
+
+def limits_as_dict(round_: Round) -> dict[str, int | None]:
+    """The round's ballot limits by name (money in pence, ``None`` for no limit)."""
+    limits = limits_of(round_)
+    return {
+        "min_length": limits.min_length,
+        "max_length": limits.max_length,
+        "min_sum_cost_pence": limits.min_sum_cost,
+        "max_sum_cost_pence": limits.max_sum_cost,
+        "min_points": limits.min_points,
+        "max_points": limits.max_points,
+        "min_sum_points": limits.min_sum_points,
+        "max_sum_points": limits.max_sum_points,
+        "default_score": limits.default_score,
+    }
