@@ -26,7 +26,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from pb_app import access, cli, web
     from pb_app.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from pb_app.views import auth, errors, public, staff, vote
+    from pb_app.views import api, auth, errors, public, staff, vote
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -36,7 +36,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     login_manager.init_app(app)
     access.init_login(login_manager)
 
-    for blueprint in (public.bp, auth.bp, staff.bp, vote.bp, errors.bp):
+    for blueprint in (public.bp, auth.bp, staff.bp, vote.bp, api.bp, errors.bp):
         app.register_blueprint(blueprint)
     cli.register(app)
     web.init_app(app)
