@@ -6,7 +6,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -52,7 +62,7 @@ def _not_open(round_: Round) -> Response | None:
         return None
     before = _PHASES.index(phase) < _PHASES.index(Phase.VOTING)
     page = render_template("vote/not_open.html", round=round_, before=before)
-    return Response(page, status=403)
+    return make_response(page, 403)
 
 
 def _identity(round_: Round) -> dict[str, Any] | None:
@@ -187,7 +197,7 @@ def _ballot_page(
         total=ballot_forms.running_total(sheet.read(values).ballot, sheet.cards),
         problems=problems,
     )
-    return Response(page)
+    return make_response(page)
 
 
 def _problems(round_: Round, sheet: _Sheet, draft: ballot_forms.Draft) -> list[tuple[str, str]]:
