@@ -440,3 +440,13 @@ def test_ballot_post_without_csrf_token_is_refused(
     response = client.post(f"/rounds/{round_.slug}/vote/ballot", data={"project": "P01"})
     assert response.status_code == 400
     assert _ballots() == 0
+
+
+def test_repeated_wrong_codes_are_slowed_down(
+    client: FlaskClient, voting_round: Callable[..., Round]
+) -> None:
+    round_ = voting_round()
+    path = f"/rounds/{round_.slug}/vote/code"
+    statuses = [post_form(client, path, {"code": "ABCD-EFGH-JK"}).status_code for _ in range(11)]
+    assert statuses[:10] == [200] * 10
+    assert statuses[10] == 429

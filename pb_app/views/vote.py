@@ -96,7 +96,12 @@ def start(slug: str) -> str | Response:
 
 
 @bp.route("/rounds/<slug>/vote/code", methods=["GET", "POST"])
-@limiter.limit("20 per minute;100 per hour", methods=["POST"])
+# Only failed tries count (a success redirects): guessing is slowed, a busy venue is not.
+@limiter.limit(
+    "10 per minute;50 per hour",
+    methods=["POST"],
+    deduct_when=lambda response: response.status_code != 302,
+)
 def enter_code(slug: str) -> str | Response:
     """Enter a one-time voter code."""
     round_ = _round(slug)
@@ -119,7 +124,7 @@ def enter_code(slug: str) -> str | Response:
 
 
 @bp.route("/rounds/<slug>/vote/register", methods=["GET", "POST"])
-@limiter.limit("10 per minute;50 per hour", methods=["POST"])
+@limiter.limit("10 per minute;100 per hour", methods=["POST"])
 def register(slug: str) -> str | Response:
     """Check a resident can vote in this round, and register them."""
     round_ = _round(slug)
