@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
 
 from pb_app.extensions import db
 from pb_app.models import BallotKind, Bid, BidStatus, GroupMembership, Round, User
@@ -68,6 +69,8 @@ def ballot_bids(round_: Round) -> list[Bid]:
             select(Bid)
             .where(Bid.round_id == round_.id, Bid.status.in_(ON_BALLOT))
             .order_by(Bid.ref)
+            # Every ballot checks costs: load the budget lines, ward and theme in one go.
+            .options(selectinload(Bid.budget_lines), joinedload(Bid.ward), joinedload(Bid.theme))
         )
     )
 

@@ -161,6 +161,8 @@ def ballot_content(
 
 
 def _ensure_chain_head(round_: Round) -> None:
+    if db.session.get(ChainHead, round_.id) is not None:
+        return
     # Created in its own transaction, so two first ballots cannot both insert it.
     values = {"round_id": round_.id, "seq": 0, "hash": genesis_hash(round_.slug)}
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
