@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from pb_app.extensions import db
 from pb_app.models import Ballot, Bid, Group, Round, User
+from pb_app.models._base import utcnow
 from pb_app.services.codes import issue_codes
-from tests.helpers import post_form
+from tests.helpers import csrf_token_from, post_form
 
 ADULT = {"dob_day": "27", "dob_month": "3", "dob_year": "1958"}
 PERSON = {"full_name": "Rosa Resident", "postcode": "e8 1dy", **ADULT, "email": ""}
@@ -450,3 +453,57 @@ def test_repeated_wrong_codes_are_slowed_down(
     statuses = [post_form(client, path, {"code": "ABCD-EFGH-JK"}).status_code for _ in range(11)]
     assert statuses[:10] == [200] * 10
     assert statuses[10] == 429
+
+
+def test_confirming_after_voting_closed_stores_nothing(
+    client: FlaskClient, voting_round: Callable[..., Round]
+) -> None:
+    round_ = voting_round()
+    _register(client, round_.slug)
+    post_form(client, f"/rounds/{round_.slug}/vote/ballot", {"project": ["P01"]})
+    page = client.get(f"/rounds/{round_.slug}/vote/check")
+    round_.closed_at = utcnow()
+    db.session.commit()
+    response = client.post(
+        f"/rounds/{round_.slug}/vote/check", data={"csrf_token": csrf_token_from(page.text)}
+    )
+    assert response.status_code == 403
+    assert "Voting in this round has closed" in response.text
+    assert _ballots() == 0
+
+
+FIELD_NAMES = st.sampled_from(
+    ["project", "rank-1", "rank-2", "score-P01", "points-P01", "points-P02", "update", "x"]
+)
+FIELD_VALUES = st.one_of(
+    st.sampled_from(["P01", "P02", "P03", "0", "-1", "99999999999", "", "1.5"]),
+    st.text(max_size=30),
+)
+
+
+@pytest.mark.parametrize("kind", ["knapsack", "ordinal", "cumulative", "scoring"])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(fields=st.lists(st.tuples(FIELD_NAMES, FIELD_VALUES), max_size=8))
+def test_any_ballot_form_gets_a_page_never_a_server_error(
+    client: FlaskClient,
+    voting_round: Callable[..., Round],
+    kind: str,
+    fields: list[tuple[str, str]],
+) -> None:
+    slug = f"round-{kind}"
+    if db.session.scalar(select(Round).where(Round.slug == slug)) is None:
+        voting_round(kind, slug=slug, max_sum_points=10, max_length=2, max_points=5)
+        _register(client, slug)
+    page = client.get(f"/rounds/{slug}/vote/ballot")
+    data: dict[str, list[str]] = {}
+    for name, value in fields:
+        data.setdefault(name, []).append(value.replace("\x00", ""))
+    response = client.post(
+        f"/rounds/{slug}/vote/ballot", data={**data, "csrf_token": csrf_token_from(page.text)}
+    )
+    assert response.status_code in (200, 302)
+    assert _ballots() == 0
