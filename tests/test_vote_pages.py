@@ -507,3 +507,17 @@ def test_any_ballot_form_gets_a_page_never_a_server_error(
     )
     assert response.status_code in (200, 302)
     assert _ballots() == 0
+
+
+def test_unknown_identity_at_confirmation_is_sent_back_to_the_start(
+    client: FlaskClient, voting_round: Callable[..., Round]
+) -> None:
+    round_ = voting_round()
+    with client.session_transaction() as session:
+        session["vote_identity"] = {"round": round_.slug, "voter_id": 999_999}
+    post_form(client, f"/rounds/{round_.slug}/vote/ballot", {"project": ["P01"]})
+    response = post_form(client, f"/rounds/{round_.slug}/vote/check", {})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/rounds/{round_.slug}/vote"
+    assert "We could not check who you are." in client.get(response.headers["Location"]).text
+    assert _ballots() == 0

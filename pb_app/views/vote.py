@@ -263,6 +263,41 @@ def ballot(slug: str) -> Response:
     return redirect(url_for("vote.check_answers", slug=slug))
 
 
+def _cast(round_: Round, sheet: _Sheet, kept: Ballot) -> Response:
+    """Cast the confirmed ballot, forget who cast it, and go to the confirmation (or explain)."""
+    identity = _identity(round_) or {}
+    try:
+        result = voting.cast_ballot(
+            round_.id,
+            kept,
+            voter_id=identity.get("voter_id"),
+            code=identity.get("code"),
+            channel=Channel.ONLINE,
+            excluded=sheet.excluded,
+            now=utcnow(),
+        )
+    except VotingClosed:
+        return _not_open(round_) or redirect(url_for("vote.start", slug=round_.slug))
+    except BallotInvalid:
+        flash(_("Your ballot needs changing before it can be cast."), "error")
+        return redirect(url_for("vote.ballot", slug=round_.slug))
+    except AlreadyVoted:
+        _forget(IDENTITY, DRAFT)
+        return make_response(render_template("vote/already_voted.html", round=round_))
+    except (CodeInvalid, NotRegistered):
+        _forget(IDENTITY, DRAFT)
+        flash(_("We could not check who you are. Use your voter code or register again."), "error")
+        return redirect(url_for("vote.start", slug=round_.slug))
+    # The ballot is cast: nothing that could link this person to it stays in the session.
+    _forget(IDENTITY, DRAFT)
+    session[DONE] = {
+        "round": round_.slug,
+        "receipt": result.receipt,
+        "superseded": result.superseded,
+    }
+    return redirect(url_for("vote.confirmation", slug=round_.slug))
+
+
 @bp.route("/rounds/<slug>/vote/check", methods=["GET", "POST"])
 def check_answers(slug: str) -> str | Response:
     """Check your answers, then confirm and cast the vote."""
@@ -275,33 +310,7 @@ def check_answers(slug: str) -> str | Response:
     sheet = _sheet(round_)
     form = ConfirmForm()
     if form.validate_on_submit():
-        identity = _identity(round_) or {}
-        try:
-            result = voting.cast_ballot(
-                round_.id,
-                kept,
-                voter_id=identity.get("voter_id"),
-                code=identity.get("code"),
-                channel=Channel.ONLINE,
-                excluded=sheet.excluded,
-                now=utcnow(),
-            )
-        except VotingClosed:
-            return _not_open(round_) or redirect(url_for("vote.start", slug=slug))
-        except BallotInvalid:
-            flash(_("Your ballot needs changing before it can be cast."), "error")
-            return redirect(url_for("vote.ballot", slug=slug))
-        except (AlreadyVoted, CodeInvalid, NotRegistered):
-            _forget(IDENTITY, DRAFT)
-            return render_template("vote/already_voted.html", round=round_)
-        # The ballot is cast: nothing that could link this person to it stays in the session.
-        _forget(IDENTITY, DRAFT)
-        session[DONE] = {
-            "round": slug,
-            "receipt": result.receipt,
-            "superseded": result.superseded,
-        }
-        return redirect(url_for("vote.confirmation", slug=slug))
+        return _cast(round_, sheet, kept)
     return render_template(
         "vote/check.html",
         round=round_,
