@@ -521,3 +521,13 @@ def test_unknown_identity_at_confirmation_is_sent_back_to_the_start(
     assert response.headers["Location"] == f"/rounds/{round_.slug}/vote"
     assert "We could not check who you are." in client.get(response.headers["Location"]).text
     assert _ballots() == 0
+
+
+def test_knapsack_without_a_set_limit_is_capped_at_the_pot(
+    client: FlaskClient, voting_round: Callable[..., Round]
+) -> None:
+    round_ = voting_round("knapsack", max_sum_cost_pence=None, pot_pence=4_000_00)
+    assert "must not be more than £4,000" in client.get(f"/rounds/{round_.slug}/vote").text
+    _register(client, round_.slug)
+    page = client.get(f"/rounds/{round_.slug}/vote/ballot")
+    assert "£0 of £4,000 chosen, £4,000 left" in _texts(page.text)

@@ -92,7 +92,8 @@ def _forget(*keys: str) -> None:
 def start(slug: str) -> str | Response:
     """How to vote, the deadline and the two ways in."""
     round_ = _round(slug)
-    return _not_open(round_) or render_template("vote/start.html", round=round_)
+    limits = elections.limits_of(round_)
+    return _not_open(round_) or render_template("vote/start.html", round=round_, limits=limits)
 
 
 @bp.route("/rounds/<slug>/vote/code", methods=["GET", "POST"])
@@ -197,6 +198,7 @@ def _ballot_page(
         round=round_,
         form=BallotForm(),
         sheet=sheet,
+        limits=elections.limits_of(round_),
         scale=ballot_forms.score_scale(round_.min_points, round_.max_points),
         values=values,
         total=ballot_forms.running_total(sheet.read(values).ballot, sheet.cards),
@@ -314,6 +316,7 @@ def check_answers(slug: str) -> str | Response:
     return render_template(
         "vote/check.html",
         round=round_,
+        limits=elections.limits_of(round_),
         form=form,
         sheet=sheet,
         ballot=kept,
