@@ -17,6 +17,7 @@ from pb_app.models._base import utcnow
 from pb_app.services.codes import issue_codes
 from tests.browser.actions import DESKTOP, PHONE, tab_to
 from tests.browser.axe import assert_accessible
+from tests.browser.test_keyboard import _walk_focus
 
 if TYPE_CHECKING:
     from tests.browser.conftest import LiveServer
@@ -366,3 +367,11 @@ def test_ballot_controls_are_at_least_44_px(page: Page, live_server: LiveServer,
     assert sizes
     small = [(name, w, h) for name, w, h in sizes if w < 44 or h < 44]
     assert not small, f"touch targets under 44 × 44 px: {small}"
+
+
+@pytest.mark.parametrize("kind", COLUMNS)
+def test_every_ballot_control_shows_focus(page: Page, live_server: LiveServer, kind: str) -> None:
+    register_by_keyboard(page, make_voting_round(live_server, kind))
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    kinds = _walk_focus(page)
+    assert kinds >= {"a", "button", "select" if kind == "ordinal" else "input"}
