@@ -12,10 +12,20 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from pb_app.extensions import db
-from pb_app.models import Bid, BidStatus, BudgetLine, Group, GroupKind, Round
+from pb_app.models import (
+    Bid,
+    BidStatus,
+    BudgetLine,
+    Group,
+    GroupKind,
+    GroupMembership,
+    Round,
+    User,
+)
 from pb_app.models._base import utcnow
+from pb_app.passwords import hash_password
 from pb_app.services.codes import issue_codes
-from tests.browser.actions import DESKTOP, PHONE, tab_to
+from tests.browser.actions import DESKTOP, PHONE, sign_in, tab_to
 from tests.browser.axe import assert_accessible
 from tests.browser.test_keyboard import _walk_focus
 
@@ -28,6 +38,7 @@ PROJECTS = (
     ("Walking football", 3_000_00),
     ("Memory café", 1_500_00),
 )
+PASSWORD = "correct horse battery"
 COLUMNS: dict[str, dict[str, Any]] = {
     "knapsack": {"max_sum_cost_pence": 5_000_00},
     "approval": {"min_length": 1, "max_length": 2},
@@ -49,8 +60,11 @@ def browser_context_args(live_server: LiveServer) -> dict[str, Any]:
     }
 
 
-def make_voting_round(live_server: LiveServer, kind: str) -> str:
-    """A round of ``kind`` in voting with four shortlisted bids; returns its slug."""
+def make_voting_round(live_server: LiveServer, kind: str, member_email: str | None = None) -> str:
+    """A round of ``kind`` in voting with four shortlisted bids; returns its slug.
+
+    With ``member_email``, an account (password ``PASSWORD``) leads the first bid's group.
+    """
     slug = f"{kind}-{uuid.uuid4().hex[:8]}"
     now = utcnow()
     with live_server.app.app_context():
@@ -89,6 +103,13 @@ def make_voting_round(live_server: LiveServer, kind: str) -> str:
             )
             bid.budget_lines = [BudgetLine(position=0, description="Costs", amount_pence=pence)]
             db.session.add(bid)
+            if member_email and number == 1:
+                member = User(
+                    email=member_email,
+                    name="Gita Groupmember",
+                    password_hash=hash_password(PASSWORD),
+                )
+                db.session.add(GroupMembership(group=group, user=member, is_lead=True))
         db.session.commit()
     return slug
 
@@ -375,3 +396,20 @@ def test_every_ballot_control_shows_focus(page: Page, live_server: LiveServer, k
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     kinds = _walk_focus(page)
     assert kinds >= {"a", "button", "select" if kind == "ordinal" else "input"}
+
+
+@pytest.mark.parametrize("kind", ["knapsack", "scoring"])
+def test_group_member_sees_own_bid_marked_and_cannot_choose_it(
+    page: Page, live_server: LiveServer, kind: str
+) -> None:
+    email = f"gita-{uuid.uuid4().hex[:8]}@example.org"
+    slug = make_voting_round(live_server, kind, member_email=email)
+    sign_in(page, email, PASSWORD)
+    register_by_keyboard(page, slug)
+    own = page.locator(".choice--excluded").first
+    assert own.get_by_text("You cannot vote for your own group's bid.").is_visible()
+    if kind == "knapsack":
+        assert page.locator("#project-0").is_disabled()
+    else:
+        assert own.locator("input").count() == 0  # nothing to score
+    assert_accessible(page)
