@@ -61,13 +61,13 @@ class RegisterVoterForm(FlaskForm):
             Email(_l("Enter an email address in the correct format, like name@example.com")),
             Length(max=254),
         ],
-        description=_l("We will only use it to send you your receipt."),
+        description=_l("We only use it for messages about your vote in this round."),
     )
     phone = TelField(
         _l("Mobile phone number (optional)"),
         filters=[strip],
         validators=[Optional(), Length(max=40)],
-        description=_l("We will only use it to text you your receipt."),
+        description=_l("We only use it for messages about your vote in this round."),
     )
 
     date_of_birth: date | None = None
