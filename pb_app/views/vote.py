@@ -163,7 +163,7 @@ class _Sheet:
     """The ballot as this voter sees it: the projects, those they may not choose, the layout."""
 
     kind: str
-    cards: list[Any]
+    cards: list[elections.ProjectCard]
     excluded: set[str]
     ranks: int
 
