@@ -50,7 +50,7 @@ def post_all(url: str, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str
             headers={"Content-Type": "application/json"},
             method="POST",
         )
-        barrier.wait()
+        barrier.wait(timeout=60)
         try:
             with urllib.request.urlopen(request, timeout=120) as response:
                 results[index] = (response.status, json.loads(response.read()))
@@ -138,7 +138,7 @@ def test_one_voter_from_many_threads_casts_once(app: Flask, voting: Callable[...
 
     def cast() -> None:
         with app.app_context():
-            barrier.wait()
+            barrier.wait(timeout=60)
             try:
                 cast_ballot(
                     round_id,
@@ -188,3 +188,59 @@ def test_ballot_changes_in_parallel_keep_one_counted_ballot(
     assert len(counted_ballots(round_)) == 1
     assert participation_count(round_id) == 1
     assert verify_log(round_).ok
+
+
+def test_the_same_person_registering_from_many_threads_is_registered_once(
+    app: Flask, voting: Callable[..., Round]
+) -> None:
+    from datetime import date
+
+    from sqlalchemy import func, select
+
+    from pb_app.models import AuditEvent, Voter
+    from pb_app.services.eligibility import AlreadyRegistered
+
+    round_id = voting().id
+    db.session.rollback()
+    threads_count = 8
+    barrier = threading.Barrier(threads_count)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def register() -> None:
+        with app.app_context():
+            round_ = db.session.get(Round, round_id)
+            db.session.commit()  # release SQLite's lock before waiting for the others
+            barrier.wait(timeout=60)
+            try:
+                register_voter(
+                    round_,
+                    full_name="Grace Hopper",
+                    postcode="E8 1DY",
+                    date_of_birth=date(1946, 12, 9),
+                    basis="lives",
+                    today=date(2026, 6, 1),
+                )
+                result = "registered"
+            except AlreadyRegistered:
+                result = "refused"
+            except Exception as error:  # the test reports anything else
+                result = f"error: {error!r}"
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=register) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert Counter(outcomes) == {"registered": 1, "refused": threads_count - 1}, outcomes
+    assert db.session.scalar(select(func.count()).select_from(Voter)) == 1
+    flagged = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "voter.duplicate_registration")
+    )
+    assert flagged == threads_count - 1
