@@ -276,8 +276,13 @@ def _cast_once(
     person: int | None = None
     code_id: int | None = None
     try:
+        # populate_existing: the head may already sit in the session from before the lock was
+        # granted; without it the ORM would keep that stale seq and hash.
         head = db.session.scalars(
-            select(ChainHead).where(ChainHead.round_id == round_id).with_for_update()
+            select(ChainHead)
+            .where(ChainHead.round_id == round_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).one()
         # From here on this round's ballots are cast one at a time.
         round_ = db.session.get(Round, round_id)
