@@ -130,6 +130,7 @@ def test_cli_issues_a_csv(app: Flask, voting: Callable[..., Round], tmp_path: Pa
     with out.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 12
+    assert out.stat().st_mode & 0o077 == 0, "codes are secret: owner-only file"
     assert all(CODE_RE.match(row["code"]) for row in rows)
     assert check_code(round_, rows[0]["code"])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import click
@@ -37,8 +38,10 @@ def issue(slug: str, count: int, out: Path, label: str, purpose: str) -> None:
     if out.exists():
         raise click.ClickException(f"{out} already exists; choose a new file (codes are secret).")
     # Open the file before issuing, so an unwritable path issues no codes nobody can print.
+    # Readable by its owner only (0600): the file is the only copy of live credentials.
     try:
-        handle = out.open("x", newline="", encoding="utf-8")
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        handle = os.fdopen(descriptor, "w", newline="", encoding="utf-8")
     except OSError as problem:
         raise click.ClickException(f"Cannot write {out}: {problem.strerror}.") from None
     with handle:
