@@ -26,7 +26,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from pb_app import access, cli, web
     from pb_app.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from pb_app.views import auth, bids, errors, groups, officer, public, rounds, staff
+    from pb_app.views import api, auth, bids, errors, groups, officer, public, rounds, staff, vote
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -36,17 +36,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     login_manager.init_app(app)
     access.init_login(login_manager)
 
-    for blueprint in (
-        public.bp,
-        auth.bp,
-        staff.bp,
-        errors.bp,
-        officer.bp,
-        rounds.bp,
-        groups.bp,
-        bids.bp,
-    ):
-        app.register_blueprint(blueprint)
+    for area in (public, auth, staff, officer, rounds, groups, bids, vote, api, errors):
+        app.register_blueprint(area.bp)
     cli.register(app)
     web.init_app(app)
     return app

@@ -98,3 +98,11 @@ def test_language_choice_only_accepts_offered_languages(client: FlaskClient) -> 
         form_page="/account/sign-in",
     )
     assert response.headers["Location"] == "/"
+
+
+def test_a_round_in_voting_links_to_the_ballot(app: Flask, client: FlaskClient) -> None:
+    create_demo(utcnow())
+    vote_path = "/rounds/ageing-better-small-grants/vote"
+    assert f'href="{vote_path}"' in client.get("/").text
+    assert f'href="{vote_path}"' in client.get("/rounds/ageing-better-small-grants").text
+    assert client.get(vote_path).status_code == 200

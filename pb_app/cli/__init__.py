@@ -7,8 +7,12 @@ from flask import Flask
 
 def register(app: Flask) -> None:
     """Attach every command to ``flask --app pb_app``."""
+    from pb_app.cli.codes import codes
     from pb_app.cli.demo import demo
     from pb_app.cli.recount import recount
+    from pb_app.cli.verify import verify
 
+    app.cli.add_command(codes)
     app.cli.add_command(demo)
     app.cli.add_command(recount)
+    app.cli.add_command(verify)

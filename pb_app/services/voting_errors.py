@@ -1,0 +1,52 @@
+"""The named errors of casting a ballot; imported from ``pb_app.services.voting``.
+
+They live in their own module so that ``codes`` and ``voting`` can both raise them without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pb_app.services import ServiceError
+from pb_app.tally.ballots import Problem
+
+
+class VotingClosed(ServiceError):
+    """The round is not in its voting phase; the message says when it opens or closed."""
+
+
+class BallotInvalid(ServiceError):
+    """The ballot breaks the round's rules; ``problems`` holds every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(" ".join(problem.message for problem in problems))
+        self.problems = problems
+
+
+class AlreadyVoted(ServiceError):
+    """This person or code has already voted in the round (by ``channel``, on ``at``'s date)."""
+
+    def __init__(self, channel: str, at: datetime) -> None:
+        how = {"online": "online", "kiosk": "at a voting point", "paper": "on paper"}.get(
+            channel, "online"
+        )
+        super().__init__(
+            f"You have already voted in this round ({how}, on {at.day} {at:%B %Y}). "
+            "Thank you for taking part: each person can vote once."
+        )
+        self.channel = channel
+        self.at = at
+
+
+class CodeInvalid(ServiceError):
+    """The code is not a code of this round, or its batch was withdrawn."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(
+            message or "That code is not right. Check it against your letter or card and try again."
+        )
+
+
+class NotRegistered(ServiceError):
+    """The voter record given is not registered in this round."""
