@@ -27,4 +27,4 @@ lint: install
 
 # Lint, then every test except the large real elections (.ci/run adds those and PostgreSQL).
 test: lint
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n 2
