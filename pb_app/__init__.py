@@ -24,9 +24,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     check_production(app.config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
-    from pb_app import access, cli, web
+    from pb_app import access, cli, views, web
     from pb_app.extensions import babel, csrf, db, limiter, login_manager, migrate
-    from pb_app.views import api, auth, bids, errors, groups, officer, public, rounds, staff, vote
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -36,8 +35,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     login_manager.init_app(app)
     access.init_login(login_manager)
 
-    for area in (public, auth, staff, officer, rounds, groups, bids, vote, api, errors):
-        app.register_blueprint(area.bp)
+    for blueprint in views.blueprints():
+        app.register_blueprint(blueprint)
     cli.register(app)
     web.init_app(app)
     return app
