@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from pb_app.extensions import db
 from pb_app.models import (
+    AuditEvent,
     Bid,
     BidMessage,
     BidStatus,
@@ -289,3 +290,111 @@ def test_notify_group_emails_contact_and_members_once_each(
     assert "Community fridge" in body
     assert "A note from the officer." in body
     assert f"/bids/{bid.id}" in body
+
+
+def test_lead_withdraws_an_invitation_and_its_link_stops_working(
+    app: Flask,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_group: Callable[..., Group],
+    sign_in: Callable[[User], None],
+    memory_mail: list[EmailMessage],
+) -> None:
+    lead, member = make_user(), make_user()
+    group = make_group(lead, member)
+    sign_in(lead)
+    post_form(client, f"/groups/{group.id}", {"email": "late@example.org"})
+    link = _invite_link(memory_mail)
+    page = client.get(f"/groups/{group.id}").text
+    assert "late@example.org" in page
+    assert "Invitations not yet accepted" in page
+    invite = db.session.scalar(select(GroupInvite))
+    assert invite is not None
+    path = f"/groups/{group.id}/invites/{invite.id}/withdraw"
+    assert client.post(path).status_code == 400  # no CSRF token: nothing changes
+    assert _count(GroupInvite) == 1
+    response = post_form(client, path, {}, form_page=f"/groups/{group.id}")
+    assert response.status_code == 302
+    assert "was withdrawn" in client.get(f"/groups/{group.id}").text
+    assert _count(GroupInvite) == 0
+    again = post_form(client, path, {}, form_page=f"/groups/{group.id}")
+    assert "already been accepted or withdrawn" in client.get(again.location).text
+    events = db.session.scalars(select(AuditEvent.action)).all()
+    assert "group.invite_withdrawn" in events
+
+    client.post("/account/sign-out", data={"csrf_token": _token(client)})
+    sign_in(member)  # an ordinary member cannot see or withdraw invitations
+    assert "Invitations not yet accepted" not in client.get(f"/groups/{group.id}").text
+    sign_in(make_user())
+    assert client.get(link).status_code == 404
+
+
+def test_ordinary_member_cannot_withdraw_or_remove(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_group: Callable[..., Group],
+    sign_in: Callable[[User], None],
+) -> None:
+    lead, member, other = make_user(), make_user(), make_user()
+    group = make_group(lead, member, other)
+    with client.application.test_request_context():
+        groups.invite_member(lead.id, group.id, "x@example.org", utcnow())
+    invite = db.session.scalar(select(GroupInvite))
+    assert invite is not None
+    sign_in(member)
+    page = f"/groups/{group.id}"
+    withdraw = post_form(client, f"{page}/invites/{invite.id}/withdraw", {}, form_page=page)
+    assert withdraw.status_code == 403
+    assert client.get(f"{page}/members/{other.id}/remove").status_code == 403
+    remove = post_form(client, f"{page}/members/{other.id}/remove", {}, form_page=page)
+    assert remove.status_code == 403
+    assert _count(GroupInvite) == 1
+    assert groups.membership(other.id, group.id) is not None
+
+
+def test_lead_removes_a_member_after_confirming(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_group: Callable[..., Group],
+    sign_in: Callable[[User], None],
+) -> None:
+    lead, member = make_user(name="Lena Lead"), make_user(name="Milo Member")
+    group = make_group(lead, member)
+    sign_in(lead)
+    path = f"/groups/{group.id}/members/{member.id}/remove"
+    confirm = client.get(path)
+    assert confirm.status_code == 200
+    assert "Remove Milo Member from" in confirm.text
+    assert groups.membership(member.id, group.id) is not None  # nothing changes on GET
+    response = post_form(client, path, {})
+    assert response.status_code == 302
+    assert groups.membership(member.id, group.id) is None
+    assert "Milo Member is no longer a member" in client.get(response.location).text
+    sign_in(member)
+    assert client.get(f"/groups/{group.id}").status_code == 403
+
+
+def test_the_last_lead_cannot_leave_or_be_removed_but_a_member_can_leave(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_group: Callable[..., Group],
+    sign_in: Callable[[User], None],
+) -> None:
+    lead, member = make_user(), make_user()
+    group = make_group(lead, member)
+    sign_in(lead)
+    leave = f"/groups/{group.id}/members/{lead.id}/remove"
+    refused = post_form(client, leave, {}, form_page=f"/groups/{group.id}")
+    assert refused.status_code == 302
+    assert "only lead member" in client.get(refused.location).text
+    assert groups.membership(lead.id, group.id) is not None
+
+    sign_in(member)
+    assert "Leave this group" in client.get(f"/groups/{group.id}").text
+    path = f"/groups/{group.id}/members/{member.id}/remove"
+    assert "Leave " in client.get(path).text
+    response = post_form(client, path, {})
+    assert response.location.endswith("/groups/")
+    assert groups.membership(member.id, group.id) is None
+    events = db.session.scalars(select(AuditEvent.action)).all()
+    assert "group.left" in events

@@ -99,3 +99,7 @@ class InviteForm(FlaskForm):
 
 class AcceptInviteForm(FlaskForm):
     """An empty form: it carries the CSRF token for accepting an invitation."""
+
+
+class GroupActionForm(FlaskForm):
+    """An empty form: it carries the CSRF token for a confirmed group action."""

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from flask import has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from pb_app.extensions import db
@@ -46,6 +46,10 @@ class NotAMember(ServiceError):
 
 class InviteInvalid(ServiceError):
     """The invitation link is unknown, used or expired."""
+
+
+class LastLead(ServiceError):
+    """The change would leave the group without a lead member."""
 
 
 @dataclass(frozen=True)
@@ -326,10 +330,138 @@ def _bid_row(bid: Bid) -> BidRow:
     )
 
 
-def members_of(user_id: int, group_id: int) -> list[tuple[str, str, bool]]:
-    """The group's members as (name, email, is lead), for a member to see."""
+@dataclass(frozen=True)
+class MemberView:
+    """One member of a group, as other members see them."""
+
+    user_id: int
+    name: str
+    email: str
+    is_lead: bool
+
+
+@dataclass(frozen=True)
+class InviteView:
+    """An invitation not yet accepted, as lead members see it."""
+
+    id: int
+    email: str
+    sent_at: datetime
+    expired: bool
+
+
+def members_of(user_id: int, group_id: int) -> list[MemberView]:
+    """The group's members, lead members first, for a member to see."""
     group = group_for_member(user_id, group_id)
     return sorted(
-        ((m.user.name, m.user.email, m.is_lead) for m in group.memberships),
-        key=lambda row: (not row[2], row[0].lower()),
+        (MemberView(m.user_id, m.user.name, m.user.email, m.is_lead) for m in group.memberships),
+        key=lambda row: (not row.is_lead, row.name.lower()),
     )
+
+
+def is_lead(user_id: int, group_id: int) -> bool:
+    """Whether ``user_id`` is a lead member of the group."""
+    member = membership(user_id, group_id)
+    return bool(member and member.is_lead)
+
+
+def pending_invites(user_id: int, group_id: int, now: datetime) -> list[InviteView]:
+    """The group's unaccepted invitations, newest first; empty unless ``user_id`` is a lead."""
+    member = membership(user_id, group_id)
+    if member is None or not member.is_lead:
+        return []
+    invites = db.session.scalars(
+        select(GroupInvite)
+        .where(GroupInvite.group_id == group_id, GroupInvite.accepted_at.is_(None))
+        .order_by(GroupInvite.created_at.desc(), GroupInvite.id.desc())
+    )
+    return [
+        InviteView(i.id, i.email, i.created_at, i.created_at + INVITE_LIFETIME < now)
+        for i in invites
+    ]
+
+
+def _lead(user_id: int, group_id: int, refusal: str) -> GroupMembership:
+    member = membership(user_id, group_id)
+    if member is None:
+        raise NotAMember(_("You are not a member of this group."))
+    if not member.is_lead:
+        raise NotAMember(refusal)
+    return member
+
+
+def withdraw_invite(user_id: int, group_id: int, invite_id: int) -> str:
+    """Cancel an unaccepted invitation (lead members only) so its link stops working."""
+    member = _lead(
+        user_id, group_id, _("Only a lead member of the group can withdraw invitations.")
+    )
+    invite = db.session.get(GroupInvite, invite_id) if fits(invite_id) else None
+    if invite is None or invite.group_id != group_id or invite.accepted_at is not None:
+        raise InviteInvalid(_("That invitation has already been accepted or withdrawn."))
+    email = invite.email
+    db.session.delete(invite)
+    record(
+        "group.invite_withdrawn",
+        actor=member.user,
+        object_type="group",
+        object_id=group_id,
+        before={"email": email},
+    )
+    db.session.commit()
+    return email
+
+
+def _other_leads(group_id: int, user_id: int) -> int:
+    return len(
+        db.session.scalars(
+            select(GroupMembership.id).where(
+                GroupMembership.group_id == group_id,
+                GroupMembership.is_lead.is_(True),
+                GroupMembership.user_id != user_id,
+            )
+        ).all()
+    )
+
+
+def member_to_remove(user_id: int, group_id: int, member_user_id: int) -> MemberView:
+    """The member a lead is about to remove; refuse what ``remove_member`` would refuse."""
+    _lead(user_id, group_id, _("Only a lead member of the group can remove members."))
+    target = membership(member_user_id, group_id) if fits(member_user_id) else None
+    if target is None:
+        raise NotAMember(_("That person is not a member of this group."))
+    if target.is_lead and _other_leads(group_id, member_user_id) == 0:
+        raise LastLead(_("A group needs at least one lead member, so its last lead cannot go."))
+    return MemberView(target.user_id, target.user.name, target.user.email, target.is_lead)
+
+
+def remove_member(user_id: int, group_id: int, member_user_id: int) -> MemberView:
+    """Take a member out of the group (a lead's action, or a member leaving themselves)."""
+    # Lock the group row: two leads removing each other at once must not leave it leaderless.
+    db.session.get(Group, group_id, with_for_update=True)
+    if member_user_id == user_id:
+        target = membership(user_id, group_id)
+        if target is None:
+            raise NotAMember(_("You are not a member of this group."))
+        if target.is_lead and _other_leads(group_id, user_id) == 0:
+            raise LastLead(
+                _("You are the group's only lead member. Make sure another lead is added first.")
+            )
+        view = MemberView(target.user_id, target.user.name, target.user.email, target.is_lead)
+        action = "group.left"
+    else:
+        view = member_to_remove(user_id, group_id, member_user_id)
+        action = "group.member_removed"
+    db.session.execute(
+        delete(GroupMembership).where(
+            GroupMembership.group_id == group_id, GroupMembership.user_id == member_user_id
+        )
+    )
+    record(
+        action,
+        actor=db.session.get(User, user_id),
+        object_type="group",
+        object_id=group_id,
+        before={"member": view.email, "lead": view.is_lead},
+    )
+    db.session.commit()
+    return view

@@ -20,6 +20,7 @@ from pb_app.models import (
     BidStatusChange,
     BudgetLine,
     Group,
+    GroupInvite,
     GroupKind,
     GroupMembership,
     Round,
@@ -46,6 +47,7 @@ class Setting:
     group_id: int
     draft_id: int
     asked_id: int
+    member_id: int
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +81,23 @@ def setting(live_server: Any) -> Setting:
             contact_name="Bea Bidder",
             contact_email=f"bidder-{tag}@example.org",
         )
+        other = User(email=f"member-{tag}@example.org", name="Max Member", password_hash="unused")
+        db.session.add(group)
+        db.session.flush()
+        invite = GroupInvite(
+            group_id=group.id,
+            email=f"invited-{tag}@example.org",
+            token_digest=secrets.token_hex(32),
+        )
         db.session.add_all(
-            [round_, user, group, GroupMembership(group=group, user=user, is_lead=True)]
+            [
+                round_,
+                user,
+                group,
+                GroupMembership(group=group, user=user, is_lead=True),
+                GroupMembership(group=group, user=other, is_lead=False),
+                invite,
+            ]
         )
         draft = Bid(round=round_, group=group, ref=f"D{tag}", title="Lunch club", status="draft")
         draft.budget_lines = [BudgetLine(position=0, description="Food", amount_pence=300_00)]
@@ -98,7 +115,7 @@ def setting(live_server: Any) -> Setting:
         db.session.flush()
         db.session.add(BidMessage(bid_id=asked.id, body="Please say how many walks there are."))
         db.session.commit()
-        return Setting(user.email, round_.slug, group.id, draft.id, asked.id)
+        return Setting(user.email, round_.slug, group.id, draft.id, asked.id, other.id)
 
 
 def _sign_in(page: Page, setting: Setting) -> None:
@@ -206,6 +223,9 @@ PAGES: dict[str, Callable[[Page, Setting], None]] = {
     "withdraw": lambda page, s: _open(page, f"/bids/{s.draft_id}/withdraw"),
     "picture": lambda page, s: _open(page, f"/bids/{s.draft_id}/picture"),
     "group": lambda page, s: _open(page, f"/groups/{s.group_id}"),
+    "remove-member": lambda page, s: _open(
+        page, f"/groups/{s.group_id}/members/{s.member_id}/remove"
+    ),
     "register-group": lambda page, s: _open(page, "/groups/new"),
     "register-group-errors": _group_form_with_errors,
 }
