@@ -174,6 +174,43 @@ def test_requesting_changes_without_a_message_is_refused(client: FlaskClient, sc
     assert db.session.scalars(select(BidMessage)).all() == []
 
 
+def test_an_officer_writes_to_the_group_without_changing_the_bid(
+    app: Flask, client: FlaskClient, scene: Scene
+) -> None:
+    response = post_form(
+        client,
+        f"{scene.page}/message",
+        {"group_message": "Could you send a photo of the garden?"},
+        form_page=scene.page,
+    )
+    assert response.status_code == 302
+    assert status_of(scene.bid) == BidStatus.SUBMITTED
+    (message,) = db.session.scalars(select(BidMessage)).all()
+    assert message.body == "Could you send a photo of the garden?"
+    assert message.author_id == scene.officer.id
+    (event,) = events("bid.message")
+    assert json.loads(event.after or "{}") == {"message": "Could you send a photo of the garden?"}
+    mails = [m for m in outbox(app) if "Message about your bid" in m["Subject"]]
+    assert "lead@group.example" in {m["To"] for m in mails}
+    assert "Could you send a photo of the garden?" in mails[0].get_content()
+    page = client.get(scene.page).text
+    assert "Your message has been sent to the group." in page
+    assert "Could you send a photo of the garden?" in page
+
+
+def test_an_empty_message_to_the_group_is_refused(
+    app: Flask, client: FlaskClient, scene: Scene
+) -> None:
+    response = post_form(
+        client, f"{scene.page}/message", {"group_message": " "}, form_page=scene.page
+    )
+    assert response.status_code == 200
+    assert "Write the message to the group" in response.text
+    assert db.session.scalars(select(BidMessage)).all() == []
+    assert events("bid.message") == []
+    assert outbox(app) == []
+
+
 def test_rejecting_needs_a_reason(client: FlaskClient, scene: Scene) -> None:
     response = post_form(client, f"{scene.page}/reject", {"reason": ""}, form_page=scene.page)
     assert response.status_code == 200
@@ -312,6 +349,7 @@ def test_an_officer_with_a_conflict_is_refused_on_that_bid(
         ("shortlist", {}),
         ("reject", {"reason": "No."}),
         ("request-changes", {"message": "Change it."}),
+        ("message", {"group_message": "Hello."}),
         ("checks", {"items-0-item_id": scene.round.checklist[0].id, "items-0-result": "pass"}),
     ):
         response = post_form(client, f"{scene.page}/{action}", data, form_page=scene.page)
@@ -319,6 +357,7 @@ def test_an_officer_with_a_conflict_is_refused_on_that_bid(
         assert "You declared a conflict of interest on this bid" in response.text
     assert status_of(scene.bid) == BidStatus.SUBMITTED
     assert db.session.scalars(select(BidCheck)).all() == []
+    assert db.session.scalars(select(BidMessage)).all() == []
 
 
 def test_another_officer_may_still_decide_on_a_bid_with_a_declared_conflict(

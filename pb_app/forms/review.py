@@ -77,6 +77,19 @@ class RequestChangesForm(FlaskForm):
     )
 
 
+class MessageGroupForm(FlaskForm):
+    """Write to the group without changing the bid's status."""
+
+    group_message = TextAreaField(
+        _l("Message"),
+        filters=[clean_text, strip],
+        validators=[DataRequired(_l("Write the message to the group")), Length(max=5000)],
+        description=_l(
+            "The group reads this on its bid's page and by email. The bid stays as it is."
+        ),
+    )
+
+
 class ShortlistForm(FlaskForm):
     """Shortlist the bid, with an optional note for the record."""
 

@@ -19,6 +19,7 @@ EVENTS = (
     "withdrawn",
     "funded",
     "not_funded",
+    "message",
 )
 
 
@@ -76,6 +77,10 @@ def _wording(event: str, title: str) -> tuple[str, str]:
         "not_funded": (
             _("Bid not funded: %(title)s", title=title),
             _("Your bid was not funded in the vote. The results page explains the count."),
+        ),
+        "message": (
+            _("Message about your bid: %(title)s", title=title),
+            _("An officer has written to you about your bid. Their message is below."),
         ),
     }
     return wording[event]

@@ -466,6 +466,26 @@ def request_changes(
     _notify(bid, "changes_requested", body)
 
 
+def message_group(
+    round_id: int, bid_id: int, message: str, *, officer: User, now: datetime
+) -> None:
+    """Write to the group about its bid without changing its status (a question, a nudge)."""
+    body = _required(message, _l("Write the message to the group."))
+    bid = _bid(round_id, bid_id)
+    _refuse_if_conflicted(bid, officer)
+    db.session.add(BidMessage(bid_id=bid.id, author_id=officer.id, body=body, at=now))
+    record(
+        "bid.message",
+        actor=officer,
+        round_id=round_id,
+        object_type="bid",
+        object_id=bid.id,
+        after={"message": body},
+    )
+    db.session.commit()
+    _notify(bid, "message", body)
+
+
 def shortlist(round_id: int, bid_id: int, note: str, *, officer: User, now: datetime) -> None:
     """Put a bid on the shortlist residents vote on."""
     bid = _decide(round_id, bid_id, Action.SHORTLIST, officer=officer, now=now, note=note.strip())

@@ -16,6 +16,7 @@ from pb_app.access import role_required
 from pb_app.forms.review import (
     ChecklistForm,
     ConflictForm,
+    MessageGroupForm,
     RejectForm,
     ReopenForm,
     RequestChangesForm,
@@ -109,6 +110,7 @@ def _review_page(round_id: int, bid_id: int, **forms: FlaskForm) -> str:
         checklist.load(page.checks)
     defaults: dict[str, FlaskForm] = {
         "changes": RequestChangesForm(formdata=None),
+        "message": MessageGroupForm(formdata=None),
         "shortlist": ShortlistForm(formdata=None),
         "reject": RejectForm(formdata=None),
         "reopen": ReopenForm(formdata=None),
@@ -166,6 +168,22 @@ def request_changes(round_id: int, bid_id: int) -> str | Response:
             round_id, bid_id, form.message.data or "", officer=_me(), now=utcnow()
         ),
         _("The group has been asked to make changes."),
+    )
+
+
+@bp.post("/<int:round_id>/bids/<int:bid_id>/message")
+def message_group(round_id: int, bid_id: int) -> str | Response:
+    """Write to the group without changing the bid's status."""
+    form = MessageGroupForm()
+    return _act(
+        round_id,
+        bid_id,
+        "message",
+        form,
+        lambda: review.message_group(
+            round_id, bid_id, form.group_message.data or "", officer=_me(), now=utcnow()
+        ),
+        _("Your message has been sent to the group."),
     )
 
 
