@@ -426,3 +426,95 @@ def funded_bids_csv(round_: Round) -> str:
             for value in (bid.group.name, bid.ref, bid.title, pence, pounds, name, email)
         )
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ProjectRow:
+    """One project of a result, ready for a table."""
+
+    ref: str
+    title: str
+    cost_pence: int
+    votes: int
+    score: int | None
+    funded: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One step of the count, ready for a table."""
+
+    number: int
+    ref: str
+    decision: str
+    phase: str
+    money_before: int
+    money_after: int
+
+
+@dataclass(frozen=True)
+class ResultsPage:
+    """What the staff results page shows of a round."""
+
+    round: Round
+    phase: Phase
+    can_close: bool
+    can_count: bool
+    snapshot: ResultSnapshot | None
+    certification: Certification | None
+    funded: list[ProjectRow]
+    unfunded: list[ProjectRow]
+    steps: list[StepRow]
+    notes: list[str]
+    budget_pence: int
+    spent_pence: int
+    leftover_pence: int
+
+
+def results_page(round_id: int, now: datetime) -> ResultsPage:
+    """The round's close/count/certify state and its latest result, for staff."""
+    round_ = _round(round_id)
+    phase = round_phase(round_, now)
+    certified = certified_snapshot(round_)
+    snapshot = certified[0] if certified else draft_snapshot(round_)
+    outcome: dict[str, Any] = json.loads(snapshot.outcome) if snapshot else {}
+    rows = [
+        ProjectRow(
+            ref=p["id"],
+            title=p["name"],
+            cost_pence=p["cost"],
+            votes=p["votes"],
+            score=p["score"],
+            funded=p["funded"],
+            reason=p["reason_text"] or "",
+        )
+        for p in outcome.get("projects", [])
+    ]
+    order = {ref: i for i, ref in enumerate(outcome.get("selected", []))}
+    steps = [
+        StepRow(
+            number=s["number"],
+            ref=s["project_id"],
+            decision=s["decision"].replace("-", " "),
+            phase=s["phase"],
+            money_before=s["money_before"],
+            money_after=s["money_after"],
+        )
+        for s in outcome.get("steps", [])
+    ]
+    return ResultsPage(
+        round=round_,
+        phase=phase,
+        can_close=phase is Phase.VOTING or (phase is Phase.COUNTING and round_.closed_at is None),
+        can_count=phase is Phase.COUNTING and certified is None,
+        snapshot=snapshot,
+        certification=certified[1] if certified else None,
+        funded=sorted((r for r in rows if r.funded), key=lambda r: order.get(r.ref, 0)),
+        unfunded=[r for r in rows if not r.funded],
+        steps=steps,
+        notes=list(outcome.get("notes", [])),
+        budget_pence=outcome.get("budget", round_.pot_pence),
+        spent_pence=outcome.get("spent", 0),
+        leftover_pence=outcome.get("leftover", 0),
+    )
