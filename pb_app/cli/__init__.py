@@ -11,6 +11,7 @@ def register(app: Flask) -> None:
     from pb_app.cli.demo import demo
     from pb_app.cli.recount import recount
     from pb_app.cli.results import close, verify_bundle
+    from pb_app.cli.simulate import simulate_command
     from pb_app.cli.verify import verify
 
     app.cli.add_command(codes)
@@ -19,3 +20,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(verify)
     app.cli.add_command(close)
     app.cli.add_command(verify_bundle)
+    app.cli.add_command(simulate_command)
