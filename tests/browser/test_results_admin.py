@@ -96,7 +96,8 @@ def test_draft_result_and_certify_form_are_accessible(
     page.set_viewport_size(width)
     _as_funder(page, live_server)
     response = page.goto(f"/staff/rounds/{rounds['draft']}/results")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     assert page.get_by_text("Draft result (not published)").is_visible()
     assert page.get_by_role("button", name="Certify and publish").is_visible()
     assert_accessible(page)
@@ -115,7 +116,8 @@ def test_close_confirmation_is_accessible(
     page.set_viewport_size(width)
     _as_funder(page, live_server)
     response = page.goto(f"/staff/rounds/{rounds['voting']}/results/close")
-    assert response is not None and response.status == 200
+    assert response is not None
+    assert response.status == 200
     assert_accessible(page)
 
 
