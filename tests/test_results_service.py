@@ -214,3 +214,35 @@ def test_payment_csv_lists_funded_bids_and_defuses_formulas(
     selected = json.loads(draft_snapshot(round_).outcome)["selected"]  # type: ignore[union-attr]
     assert len(lines) == 1 + len(selected)
     assert "=HYPERLINK" not in text.replace("'=HYPERLINK", "")
+
+
+def test_close_command_closes_once_and_names_the_round(
+    app: Flask, voted: Callable[..., Round]
+) -> None:
+    round_ = voted()
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["close", round_.slug])
+    assert first.exit_code == 0, first.output
+    assert f"Voting in {round_.slug} closed at" in first.output
+    second = runner.invoke(args=["close", round_.slug])
+    assert second.exit_code == 1
+    assert "already closed" in second.output
+    assert runner.invoke(args=["close", "no-such-round"]).exit_code == 1
+    assert actions(round_.id).count("voting.closed") == 1
+
+
+def test_no_ballot_is_taken_once_voting_is_closed(voted: Callable[..., Round]) -> None:
+    from pb_app.models import Channel
+    from pb_app.services.codes import issue_codes
+    from pb_app.services.voting import VotingClosed, cast_ballot
+    from pb_app.tally.election import Ballot
+    from tests.voting_helpers import ballot_count, refs
+
+    round_ = voted()
+    [code] = issue_codes(round_, count=1, label="Late", actor=None)
+    close_voting(round_.id, actor=None, now=utcnow())
+    with pytest.raises(VotingClosed):
+        cast_ballot(
+            round_.id, Ballot((refs(round_)[0],)), code=code, channel=Channel.API, now=utcnow()
+        )
+    assert ballot_count(round_.id) == 12
