@@ -4,9 +4,11 @@ recount with no database, and recounted identically by pabutools."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from collections.abc import Callable
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,10 +18,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from pb_app.audit_bundle import SUMS, read_bundle, sha256sums
-from pb_app.models import Role, Round, User
+from pb_app.extensions import db
+from pb_app.models import Channel, Role, Round, SubPot, User
+from pb_app.models._base import utcnow
 from pb_app.services.bundle import BundleNotAvailable, public_bundle
+from pb_app.services.codes import issue_codes
+from pb_app.services.eligibility import register_voter
 from pb_app.services.results import certified_snapshot
+from pb_app.services.voting import cast_ballot
+from pb_app.tally.election import Ballot
 from tests.results_helpers import certified_round, voted_round
+from tests.voting_helpers import open_round, refs
 
 # Positions of projects costing £1,000 … £5,000 on 12 ballots: greedy by votes funds £5,000,
 # £4,000 and £1,000; greedy per cost funds a different set.
@@ -102,7 +111,7 @@ def test_the_bundle_is_byte_reproducible_and_its_digest_certified(
     assert response.status_code == 200
     assert response.data == first
     assert response.mimetype == "application/zip"
-    with zipfile.ZipFile(__import__("io").BytesIO(first)) as archive:
+    with zipfile.ZipFile(io.BytesIO(first)) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     assert set(files) == {
         "README.txt", "VERSION", "ballot_log.jsonl", "ballots.csv", "ballots.pb", "chain.json",
@@ -194,3 +203,61 @@ def test_the_bundles_pb_recounts_identically_with_pabutools(
     supported = {p.name for p in chosen if profile.approval_score(p) > 0}
     result = json.loads((folder / "result.json").read_text())
     assert supported == set(result["outcome"]["selected"])
+
+
+def test_sub_pots_are_counted_as_declared_and_the_bundle_recounts_them(
+    app: Flask, make_round: Any, make_group: Any, make_bid: Any, staff: tuple[User, User],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    round_ = make_round(phase="voting", ballot_kind="approval", max_sum_cost_pence=None,
+                        central_pot_pence=1_000_00)  # fmt: skip
+    north, south = round_.wards
+    round_.sub_pots = [
+        SubPot(ward_id=north.id, budget_pence=6_000_00),
+        SubPot(ward_id=south.id, budget_pence=3_000_00),
+    ]
+    db.session.commit()
+    group = make_group()
+    for cost, ward in ((2_000_00, north), (3_000_00, north), (2_500_00, south), (1_500_00, south)):
+        make_bid(round_, group, lines=[("Costs", cost)], ward_id=ward.id)
+
+    ids = refs(round_)
+    for code, choice in zip(
+        issue_codes(round_, count=6, label="Pots", actor=None),
+        [(0, 1, 2), (0, 2), (1, 3), (0, 3), (2, 3), (0,)],
+        strict=True,
+    ):
+        cast_ballot(round_.id, Ballot(tuple(ids[i] for i in choice)), code=code,
+                    channel=Channel.API, now=utcnow())  # fmt: skip
+    certified_round(round_, *staff)
+    files = read_bundle(save(round_, tmp_path))
+    declared = json.loads(files["round.json"])["count"]
+    assert [pot["label"] for pot in declared["sub_pots"]] == ["North", "South"]
+    assert declared["central_pot_pence"] == 1_000_00
+    outcome = json.loads(files["result.json"])["outcome"]
+    assert any("Sub-pot North" in note for note in outcome["notes"])
+    result = app.test_cli_runner().invoke(args=["verify-bundle", str(tmp_path)])
+    assert result.exit_code != 0  # a folder holding a zip is not a bundle
+    zip_path = next(tmp_path.glob("*.zip"))
+    assert app.test_cli_runner().invoke(args=["verify-bundle", str(zip_path)]).exit_code == 0
+
+
+def test_a_changed_ballot_counts_once_and_the_bundle_shows_both(
+    app: Flask, make_round: Any, make_group: Any, make_bid: Any, staff: tuple[User, User],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    round_ = open_round(make_round, make_group, make_bid, ballot_kind="approval",
+                        max_sum_cost_pence=None, allow_ballot_change=True)  # fmt: skip
+    ids = refs(round_)
+    voter = register_voter(round_, full_name="Ada Lovelace", postcode="E8 1DY",
+                           date_of_birth=date(1950, 12, 10), basis="lives",
+                           today=date(2026, 6, 1))  # fmt: skip
+    for choice in ((ids[0],), (ids[1], ids[2])):
+        cast_ballot(round_.id, Ballot(choice), voter_id=voter.id, channel=Channel.ONLINE,
+                    now=utcnow())  # fmt: skip
+    certified_round(round_, *staff)
+    zip_path = save(round_, tmp_path)
+    files = read_bundle(zip_path)
+    assert len(files["ballot_log.jsonl"].decode().splitlines()) == 2
+    assert files["ballots.csv"].decode().splitlines()[1:] == [f'1,"{ids[1]},{ids[2]}"']
+    assert app.test_cli_runner().invoke(args=["verify-bundle", str(zip_path)]).exit_code == 0

@@ -327,6 +327,8 @@ def certify(
             "A recount now differs from the draft result, so it cannot be certified. "
             "Count the round again and check the new result."
         )
+    if round_.closed_at is None:  # closed by its date: record when, before the digest is taken
+        round_.closed_at = round_.voting_close_at or now
     certification = Certification(
         round_id=round_.id,
         snapshot_id=draft.id,
@@ -338,8 +340,6 @@ def certify(
     )
     db.session.add(certification)
     round_.published_at = now
-    if round_.closed_at is None:
-        round_.closed_at = round_.voting_close_at or now
     outcome = json.loads(draft.outcome)
     decided = _mark_bids(round_, outcome, funder, now)
     audit.record(
