@@ -31,7 +31,7 @@ import json
 import zipfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -101,7 +101,6 @@ class DeclaredCount:
     sub_pots: tuple[SubPot, ...] = ()
     central_pot_pence: int = 0
     subpot_leftover: str = "central"
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The declaration as JSON-ready values (as stored in a snapshot and in round.json)."""

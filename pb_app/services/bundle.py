@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -23,7 +24,7 @@ from pb_app.audit_bundle import (
     zip_bytes,
 )
 from pb_app.extensions import db
-from pb_app.models import Ballot, Certification, ResultSnapshot, Round, SubPot
+from pb_app.models import Ballot, Bid, Certification, ResultSnapshot, Round, SubPot
 from pb_app.services import ServiceError
 from pb_app.services.elections import ballot_bids, election_for_round, find_round, limits_as_dict
 from pb_app.services.voting import counted_ballots
@@ -53,7 +54,7 @@ def _sub_pots(round_: Round) -> tuple[TallySubPot, ...]:
     return tuple(pots)
 
 
-def _tally_pot(pot: SubPot, bids: list[Any]) -> TallySubPot:
+def _tally_pot(pot: SubPot, bids: list[Bid]) -> TallySubPot:
     if pot.ward_id is not None:
         label = next((w.name for w in pot.round.wards if w.id == pot.ward_id), str(pot.ward_id))
         refs = tuple(bid.ref for bid in bids if bid.ward_id == pot.ward_id)
@@ -127,7 +128,7 @@ def round_info(round_: Round) -> dict[str, Any]:
     }
 
 
-def _iso(moment: Any) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 
