@@ -20,6 +20,11 @@ it twice gives the same bytes:
 
 **The certified digest is SHA-256 of the bytes of ``SHA256SUMS``**: it fixes every other file
 through its hash, and does not depend on how the zip was compressed.
+
+A known trade-off: recomputing the chain needs each ballot's content, so receipts.csv together
+with ballot_log.jsonl lets a receipt holder show which ballot is theirs (and the log keeps how a
+ballot was cast: channel, venue, assisted). Publishing both is what the round's audit promises;
+a receipt scheme that proves inclusion without revealing content would need commitments.
 """
 
 from __future__ import annotations
