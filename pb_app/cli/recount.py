@@ -1,7 +1,8 @@
-"""``flask recount FILE.pb``: count a pabulib file with any rule and explain the result.
+"""``flask recount FILE.pb`` or ``flask recount BUNDLE``: count and explain, with no database.
 
-It needs no database and no application context: it reads the file, counts with the pure core
-and prints the outcome, so anyone can check a published result.
+It reads the file, counts with the pure core and prints the outcome, so anyone can check a
+published result. Given an audit bundle (zip or directory) it counts the bundle's ballots by the
+bundle's declared rule (or ``--rule``) and says whether that matches the bundle's result.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from pb_app.audit_bundle import BundleError, is_bundle, read_bundle, recount_bundle
 from pb_app.tally.pabulib import PabulibError, file_threshold, read_pb
 from pb_app.tally.report import outcome_to_json, outcome_to_text
 from pb_app.tally.rules import (
@@ -50,7 +52,7 @@ def parse_threshold(text: str) -> int | Fraction:
 
 
 @click.command("recount")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path))
 @click.option(
     "--rule",
     help=f"Counting rule; default: the file's META rule, else greedy. One of: {', '.join(RULES)}.",
@@ -86,7 +88,7 @@ def recount(
     grant: int | None,
     as_json: bool,
 ) -> None:
-    """Count a pabulib .pb FILE and print the funded projects and why."""
+    """Count a pabulib .pb FILE, or an audit bundle, and print the funded projects and why."""
     try:
         keys = parse_tie_break(tie_break)
     except TieBreakError as error:
@@ -95,6 +97,9 @@ def recount(
         raise click.UsageError(str(UnknownRule(rule)))
     chosen_threshold = parse_threshold(threshold) if threshold is not None else None
 
+    if is_bundle(file):
+        _recount_bundle(file, rule, as_json)
+        return
     if not file.is_file():
         raise click.ClickException(f"{file}: no such file.")
     try:
@@ -148,6 +153,31 @@ def recount(
         click.echo(f"File: {file.name}")
         click.echo(f"Tie-break: {', '.join(keys)}")
         click.echo(outcome_to_text(outcome, election), nl=False)
+
+
+def _recount_bundle(path: Path, rule: str | None, as_json: bool) -> None:
+    """Recount a bundle by its declared count (or ``rule``); exit 1 when it differs."""
+    try:
+        recount = recount_bundle(read_bundle(path), rule)
+    except BundleError as error:
+        raise click.ClickException(str(error)) from None
+    except ValueError as error:
+        raise click.ClickException(f"{path}: the count could not run: {error}") from None
+    if as_json:
+        data = {"bundle": path.name, "matches": recount.matches, **recount.outcome_json}
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"Bundle: {path.name}")
+        click.echo(outcome_to_text(recount.outcome, recount.election), nl=False)
+    if recount.matches:
+        click.echo(f"MATCHES: the recount by {recount.rule} is the bundle's result.", err=True)
+        return
+    click.echo(
+        f"DIFFERS: the recount by {recount.rule} is not the bundle's result: "
+        f"{'; '.join(recount.differences)}.",
+        err=True,
+    )
+    raise SystemExit(1)
 
 
 def _throttled_progress(interval: float = 1.0) -> Callable[[str], None]:

@@ -284,9 +284,13 @@ def _cast_once(
             .with_for_update()
             .execution_options(populate_existing=True)
         ).one()
-        # From here on this round's ballots are cast one at a time.
-        round_ = db.session.get(Round, round_id)
+        # From here on this round's ballots are cast one at a time. Read the round again: an
+        # officer may have closed voting while this request waited for the lock.
+        round_ = db.session.get(Round, round_id, populate_existing=True)
         assert round_ is not None
+        message = closed_message(round_, now)
+        if message is not None:
+            raise VotingClosed(message)
         code_row = find_code(round_, code) if code is not None else None
         if code_row is not None:
             code_id = code_row.id

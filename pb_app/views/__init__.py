@@ -11,15 +11,20 @@ def blueprints() -> tuple[Blueprint, ...]:
         api,
         auth,
         bids,
+        bundle,
         codes,
         errors,
         groups,
         officer,
         public,
+        results_admin,
         rounds,
         staff,
         vote,
     )
 
-    areas = (public, auth, staff, officer, codes, rounds, groups, bids, vote, api, errors)
+    areas = (
+        public, auth, staff, officer, codes, results_admin, rounds, bundle, groups, bids, vote,
+        api, errors,
+    )  # fmt: skip
     return tuple(area.bp for area in areas)
