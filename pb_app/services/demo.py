@@ -1,4 +1,5 @@
-"""The demo round: "Ageing Better small grants", in its voting phase, with one account per role."""
+"""The demo: "Ageing Better small grants" in its voting phase, last year's round with certified
+results, and one account per role."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from pb_app.models import (
     Ward,
 )
 from pb_app.passwords import hash_password
+from pb_app.services.demo_results import create_past_round
 
 DEMO_SLUG = "ageing-better-small-grants"
 WARDS = ("Dalston", "Hackney Downs", "Homerton")
@@ -270,6 +272,9 @@ def create_demo(now: datetime) -> list[DemoAccount]:
         member = accounts[-1][0][0]
         _bids(_round(now), member, now)
     db.session.commit()
+    by_role = {role: pair for pair, role in accounts}
+    officer, (funder, funder_password) = by_role[Role.OFFICER][0], by_role[Role.FUNDER]
+    create_past_round(officer, funder, funder_password, now)
     return [
         DemoAccount(
             role="group member" if user.email.startswith("group") else role.value,
