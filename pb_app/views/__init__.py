@@ -16,10 +16,11 @@ def blueprints() -> tuple[Blueprint, ...]:
         groups,
         officer,
         public,
+        results,
         rounds,
         staff,
         vote,
     )
 
-    areas = (public, auth, staff, officer, codes, rounds, groups, bids, vote, api, errors)
+    areas = (public, auth, staff, officer, codes, rounds, results, groups, bids, vote, api, errors)
     return tuple(area.bp for area in areas)
