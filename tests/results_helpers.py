@@ -12,18 +12,25 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from fractions import Fraction
 
 from sqlalchemy import select
 
 from pb_app.extensions import db
 from pb_app.models import (
+    Bid,
+    BidStatus,
+    BudgetLine,
     Certification,
     ChainHead,
     Channel,
+    Group,
+    GroupKind,
     Participation,
     ResultSnapshot,
     Round,
+    Theme,
     User,
     Ward,
 )
@@ -149,3 +156,68 @@ def count_and_certify(
         round_.published_at = now
     db.session.commit()
     return snapshot
+
+
+# Titles of a realistic length, one long enough to be cut in the chart.
+SAMPLE_PROJECTS = (
+    ("Friday lunch club for people living alone in the two wards", 4_500_00, "North"),
+    ("Chair yoga", 2_000_00, "South"),
+    ("Community garden benches", 3_000_00, "North"),
+    ("Digital skills drop-in", 2_500_00, "South"),
+)
+
+
+def make_counted_round(slug: str, funder: User, *, certify: bool = True) -> Round:
+    """A whole round outside pytest fixtures (the browser tests' shared server): four bids,
+    twenty-odd ballots by every channel, counted and, if asked, certified by ``funder``."""
+    now = utcnow()
+    round_ = Round(
+        slug=slug,
+        title=f"Neighbourhood grants {slug}",
+        pot_pence=8_000_00,
+        min_grant_pence=500_00,
+        max_grant_pence=5_000_00,
+        ballot_kind="knapsack",
+        max_sum_cost_pence=8_000_00,
+        rule="greedy",
+        tie_break="min-cost,max-support,lot",
+        lot_seed=f"seed-{slug}",
+        bids_open_at=now - timedelta(days=40),
+        bids_close_at=now - timedelta(days=30),
+        voting_open_at=now - timedelta(days=2),
+        voting_close_at=now + timedelta(days=5),
+        rules_frozen_at=now - timedelta(days=2),
+    )
+    round_.wards = [Ward(name="North", position=0), Ward(name="South", position=1)]
+    round_.themes = [Theme(name="Older people", position=0)]
+    group = Group(
+        name=f"Friends of {slug}",
+        kind=GroupKind.CONSTITUTED,
+        contact_name="Contact",
+        contact_email=f"{slug}@example.org",
+    )
+    db.session.add_all([round_, group])
+    db.session.flush()
+    wards = {w.name: w for w in round_.wards}
+    for number, (title, cost, ward) in enumerate(SAMPLE_PROJECTS, 1):
+        bid = Bid(
+            round_id=round_.id,
+            group=group,
+            ref=f"R-{number:02d}",
+            title=title,
+            summary=title,
+            description=title,
+            ward_id=wards[ward].id,
+            theme_id=round_.themes[0].id,
+            status=BidStatus.SHORTLISTED,
+        )
+        bid.budget_lines = [BudgetLine(position=0, description="Costs", amount_pence=cost)]
+        db.session.add(bid)
+    db.session.commit()
+    r1, r2, r3, r4 = (f"R-{n:02d}" for n in range(1, 5))
+    votes = [Vote((r1, r2), ward="North")] * 12
+    votes += [Vote((r2, r3), channel=Channel.KIOSK, venue="Library", assisted=True)] * 4
+    votes += [Vote((r3, r4), channel=Channel.PAPER, ward="South")] * 6
+    cast_votes(round_, votes)
+    count_and_certify(round_, funder, certify=certify)
+    return round_
