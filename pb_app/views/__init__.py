@@ -9,6 +9,7 @@ def blueprints() -> tuple[Blueprint, ...]:
     """Every area's blueprint, in registration order (error pages last)."""
     from pb_app.views import (
         api,
+        audit_log,
         auth,
         bids,
         codes,
@@ -22,5 +23,19 @@ def blueprints() -> tuple[Blueprint, ...]:
         vote,
     )
 
-    areas = (public, auth, staff, officer, codes, rounds, results, groups, bids, vote, api, errors)
+    areas = (
+        public,
+        auth,
+        staff,
+        audit_log,
+        officer,
+        codes,
+        rounds,
+        results,
+        groups,
+        bids,
+        vote,
+        api,
+        errors,
+    )
     return tuple(area.bp for area in areas)
