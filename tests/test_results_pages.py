@@ -211,3 +211,36 @@ def test_sub_pots_are_reported_per_ward(
     assert pots["Sub-pot South"] == (4_000_00, 2_000_00, 1)
     assert {p.ref for p in page.funded} == {a.ref, b.ref}
     assert all(p.reason.startswith("Sub-pot") for p in page.funded)
+
+
+def test_group_dashboard_shows_each_bids_outcome_once_certified(
+    make_round: Callable[..., Round],
+    make_group: Any,
+    make_bid: Any,
+    make_user: Callable[..., User],
+    sign_in: Callable[[User], None],
+    funder: User,
+    client: FlaskClient,
+) -> None:
+    member = make_user(name="Gita Group")
+    round_ = make_round(phase="voting")
+    ours = make_group(member, name="Our group")
+    theirs = make_group(name="Their group")
+    won = make_bid(round_, ours, lines=[("Costs", 6_000_00)], title="Our lunch club")
+    lost = make_bid(round_, ours, lines=[("Costs", 5_000_00)], title="Our minibus")
+    other = make_bid(round_, theirs, lines=[("Costs", 3_000_00)], title="Their garden")
+    cast_votes(round_, [Vote((won.ref,))] * 3 + [Vote((lost.ref,)), Vote((other.ref,))])
+    sign_in(member)
+
+    count_and_certify(round_, None, certify=False)
+    before = client.get("/groups/").text
+    assert "Grant of" not in before
+    assert "was left" not in before  # no count leaks to the group before certification
+
+    count_and_certify(round_, funder)
+    text = client.get("/groups/").text
+    assert "Grant of £6,000" in text
+    assert "Funded in step 1: 3 votes, cost £6,000; £4,000 was left." in text
+    # The tie at one vote each goes to the cheaper project (theirs), which leaves £1,000.
+    assert "Not funded: it needed £5,000 and £1,000 was left when its turn came" in text
+    assert "Their garden" not in text
