@@ -104,6 +104,7 @@ def test_events_show_who_when_and_a_readable_diff(
     assert "<del>submitted</del>" in text
     assert "<ins>shortlisted</ins>" in text
     assert "Lunch club" not in text  # unchanged fields are left out of the diff
+    assert "1 event; page 1 of 1" in text
 
 
 def test_the_staff_dashboard_links_to_the_audit_log(officer: User, client: FlaskClient) -> None:
