@@ -183,6 +183,10 @@ def test_equal_shares_explains_supporters_shares(
     text = client.get(f"/rounds/{round_.slug}/results").text
     assert "supporters each paid up to" in text
     assert "Step by step" in text
+    assert "(ρ " in text  # the Equal Shares price, explained above the table
+    assert "ρ is the price each supporter paid" in text
+    assert '<th scope="col">Stage</th>' in text
+    assert "<td>Equal Shares</td>" in text
 
 
 def test_sub_pots_are_reported_per_ward(

@@ -171,6 +171,8 @@ class ResultsPage:
     funded: tuple[ProjectResult, ...]
     unfunded: tuple[ProjectResult, ...]
     steps: tuple[StepRow, ...]
+    show_phase: bool  # sub-pots, or a rule with stages (Equal Shares, then its completion)
+    has_rho: bool  # some steps carry an Equal Shares price, which the page explains
     pots: tuple[PotResult, ...]
     notes: tuple[str, ...]
     chart: Chart
@@ -213,14 +215,32 @@ def _load_round(slug: str) -> Round:
     return round_
 
 
-def _support_text(step: Mapping[str, Any]) -> str:
+def _support_text(step: Mapping[str, Any], project: ProjectResult | None, uses_score: bool) -> str:
+    """The project's votes or score; for an Equal Shares step also its price rho, rounded."""
     value = step.get("support")
+    if project is not None:
+        text = f"{(project.score or 0) if uses_score else project.votes:,}"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = f"{value:,}"
+    else:
+        text = ""
     if isinstance(step.get("support_float"), float):
-        # An Equal Shares figure (a fraction): shown rounded, for reading; never decided on.
-        return f"{step['support_float']:,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return "" if value is None else str(value)
+        # A fraction, shown rounded for reading only; the count decided on the exact value.
+        text += f" (ρ {step['support_float']:.3g})"
+    return text.strip()
+
+
+PHASE_LABELS: dict[str, Any] = {
+    "equal-shares": _l("Equal Shares"),
+    "completion": _l("Completion"),
+    "greedy": _l("Greedy"),
+    "runoff": _l("Runoff"),
+}
+
+
+def _phase_label(phase: str) -> str:
+    label = PHASE_LABELS.get(phase)
+    return str(label) if label is not None else phase[:1].upper() + phase[1:]
 
 
 def _cut(text: str, limit: int = CHART_LABEL_CHARS) -> str:
@@ -441,10 +461,10 @@ def results_page(slug: str, now: datetime) -> ResultsPage | NotPublished:
             number=int(step["number"]),
             ref=step["project_id"],
             title=by_ref[step["project_id"]].title if step["project_id"] in by_ref else "",
-            phase=str(step.get("phase", "")),
+            phase=_phase_label(str(step.get("phase", ""))),
             decision=DECISION_LABELS.get(step["decision"], step["decision"]),
             funded=step["decision"] == "funded",
-            support=_support_text(step),
+            support=_support_text(step, by_ref.get(step["project_id"]), uses_score),
             money_before_pence=int(step["money_before"]),
             money_after_pence=int(step["money_after"]),
         )
@@ -463,6 +483,8 @@ def results_page(slug: str, now: datetime) -> ResultsPage | NotPublished:
         funded=tuple(funded),
         unfunded=tuple(unfunded),
         steps=steps,
+        show_phase=len({step.phase for step in steps}) > 1 or bool(round_.sub_pots),
+        has_rho=any(isinstance(step.get("support_float"), float) for step in outcome["steps"]),
         pots=_pots(round_, projects),
         notes=tuple(outcome.get("notes", [])),
         chart=build_chart(projects, uses_score),
