@@ -167,7 +167,9 @@ SAMPLE_PROJECTS = (
 )
 
 
-def make_counted_round(slug: str, funder: User, *, certify: bool = True) -> Round:
+def make_counted_round(
+    slug: str, funder: User, *, certify: bool = True, rule: str = "greedy"
+) -> Round:
     """A whole round outside pytest fixtures (the browser tests' shared server): four bids,
     twenty-odd ballots by every channel, counted and, if asked, certified by ``funder``."""
     now = utcnow()
@@ -179,7 +181,7 @@ def make_counted_round(slug: str, funder: User, *, certify: bool = True) -> Roun
         max_grant_pence=5_000_00,
         ballot_kind="knapsack",
         max_sum_cost_pence=8_000_00,
-        rule="greedy",
+        rule=rule,
         tie_break="min-cost,max-support,lot",
         lot_seed=f"seed-{slug}",
         bids_open_at=now - timedelta(days=40),

@@ -33,6 +33,7 @@ class Rounds:
 
     certified: str
     pending: str
+    equal_shares: str
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,9 @@ def rounds(live_server: LiveServer) -> Rounds:
         assert funder is not None
         certified = make_counted_round(f"results-{tag}", funder).slug
         pending = make_counted_round(f"pending-{tag}", funder, certify=False).slug
+        shares = make_counted_round(f"shares-{tag}", funder, rule="mes-add1-greedy").slug
         db.session.remove()
-    return Rounds(certified=certified, pending=pending)
+    return Rounds(certified=certified, pending=pending, equal_shares=shares)
 
 
 def _scrolls_sideways(page: Page) -> bool:
@@ -55,10 +57,14 @@ def _scrolls_sideways(page: Page) -> bool:
     return bool(widths[0] > widths[1])
 
 
+@pytest.mark.parametrize("rule", ["greedy", "equal-shares"])
 @pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
-def test_results_page_is_accessible(page: Page, rounds: Rounds, width: dict[str, int]) -> None:
+def test_results_page_is_accessible(
+    page: Page, rounds: Rounds, width: dict[str, int], rule: str
+) -> None:
     page.set_viewport_size(width)
-    page.goto(f"/rounds/{rounds.certified}/results")
+    slug = rounds.certified if rule == "greedy" else rounds.equal_shares
+    page.goto(f"/rounds/{slug}/results")
     assert page.get_by_role("heading", level=1).inner_text().endswith("Results")
     assert_accessible(page)
     assert not _scrolls_sideways(page), "the results page scrolls sideways"
