@@ -1,161 +1,250 @@
-"""Staff results pages over HTTP: who may see and do what, CSRF, and the close → count →
-certify → payment CSV flow."""
+"""The public results page and its read model: certified results only, every reason explained."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from pb_app.extensions import db
-from pb_app.models import Role, Round, User
-from pb_app.services.results import certified_snapshot, draft_snapshot
-from tests.helpers import csrf_token_from, post_form
-from tests.results_helpers import PASSWORD, voted_round
-
-
-@pytest.fixture(autouse=True)
-def memory_mail(app: Flask) -> list[EmailMessage]:
-    """Send mail to an in-memory outbox."""
-    app.config["MAIL_BACKEND"] = "memory"
-    outbox: list[EmailMessage] = app.extensions.setdefault("outbox", [])
-    return outbox
+from pb_app.models import BidStatus, Channel, Role, Round, SubPot, User
+from pb_app.models._base import utcnow
+from pb_app.services import results_view
+from pb_app.services.results_view import SMALL_NUMBER, suppress, turnout
+from tests.results_helpers import Vote, cast_votes, count_and_certify
+from tests.voting_helpers import open_round, refs
 
 
 @pytest.fixture
-def round_(make_round: Any, make_group: Any, make_bid: Any) -> Round:
-    """A voting round with ballots."""
-    return voted_round(make_round, make_group, make_bid)
+def funder(make_user: Callable[..., User]) -> User:
+    """The funder who certifies, with a name the page must show."""
+    return make_user(Role.FUNDER, name="Frances Funder")
 
 
-def base(round_id: int) -> str:
-    return f"/staff/rounds/{round_id}/results"
+@pytest.fixture
+def counted(
+    make_round: Callable[..., Round], make_group: Any, make_bid: Any
+) -> Callable[..., Round]:
+    """Factory: a round with projects of £6,000, £5,000 and £3,000 (pot £10,000) and votes.
+
+    Greedy: P1 (£6,000) has the most votes and is funded, £4,000 left; P2 (£5,000) does not fit;
+    P3 (£3,000) fits and is funded, £1,000 left.
+    """
+
+    def make(*, certify: bool, funder: User | None = None, **columns: Any) -> Round:
+        round_ = open_round(
+            make_round, make_group, make_bid, costs=(6_000_00, 5_000_00, 3_000_00), **columns
+        )
+        p1, p2, p3 = refs(round_)
+        votes = [Vote((p1,)) for _ in range(12)]
+        votes += [Vote((p2,), channel=Channel.KIOSK, venue="Town hall", assisted=True)] * 3
+        votes += [Vote((p3,), channel=Channel.PAPER, ward="North")] * 2
+        cast_votes(round_, votes)
+        count_and_certify(round_, funder, certify=certify)
+        return round_
+
+    return make
+
+
+def test_results_show_every_project_with_its_reason(
+    counted: Callable[..., Round], funder: User, client: FlaskClient
+) -> None:
+    round_ = counted(certify=True, funder=funder)
+    p1, p2, p3 = refs(round_)
+    response = client.get(f"/rounds/{round_.slug}/results")
+    assert response.status_code == 200
+    text = response.text
+    assert "Certified by Frances Funder" in text
+    assert "Funded in step 1: 12 votes, cost £6,000; £4,000 was left." in text
+    assert "Not funded: it needed £5,000 and £4,000 was left when its turn came" in text
+    assert "£9,000" in text
+    assert "£1,000" in text
+    # Funded projects come first, in the order they were chosen.
+    funded = text.index('id="funded"')
+    not_funded = text.index('id="not-funded"')
+    assert funded < text.index(f"{p1} Project") < text.index(f"{p3} Project") < not_funded
+    assert text.index(f"{p2} Project", not_funded) > not_funded
+
+
+def test_the_chart_is_an_accessible_svg_with_a_table_alternative(
+    counted: Callable[..., Round], funder: User, client: FlaskClient
+) -> None:
+    round_ = counted(certify=True, funder=funder)
+    text = client.get(f"/rounds/{round_.slug}/results").text
+    svg = re.search(r"<svg[^>]*>.*?</svg>", text, re.S)
+    assert svg is not None
+    assert 'role="img"' in svg.group(0)
+    assert 'aria-labelledby="chart-title chart-desc"' in svg.group(0)
+    assert '<title id="chart-title">Votes for each project</title>' in svg.group(0)
+    assert svg.group(0).count("<rect") == 3
+    assert "style=" not in svg.group(0)  # the CSP allows no inline styles
+    table = re.search(r'<table class="table" id="chart-table">.*?</table>', text, re.S)
+    assert table is not None
+    assert table.group(0).count("<tr>") == 4
+
+
+@pytest.mark.parametrize("role", [None, Role.RESIDENT, Role.OFFICER, Role.FUNDER, Role.ADMIN])
+def test_nothing_is_shown_before_certification_even_to_staff(
+    role: Role | None,
+    counted: Callable[..., Round],
+    make_user: Callable[..., User],
+    sign_in: Callable[[User], None],
+    client: FlaskClient,
+) -> None:
+    round_ = counted(certify=False)
+    if role is not None:
+        sign_in(make_user(role))
+    response = client.get(f"/rounds/{round_.slug}/results")
+    assert response.status_code == 200
+    assert "The results are not published yet" in response.text
+    assert "Voting closed on" in response.text
+    for leak in ("12 votes", "Funded in step", "£4,000 was left", "Who took part", "<svg", "12<"):
+        assert leak not in response.text
+
+
+def test_an_unknown_round_is_not_found(client: FlaskClient, app: Any) -> None:
+    assert client.get("/rounds/no-such-round/results").status_code == 404
+
+
+def test_the_round_page_and_list_link_to_published_results(
+    counted: Callable[..., Round], funder: User, client: FlaskClient
+) -> None:
+    round_ = counted(certify=True, funder=funder)
+    link = f'href="/rounds/{round_.slug}/results"'
+    assert link in client.get(f"/rounds/{round_.slug}").text
+    assert link in client.get("/").text
+
+
+def test_no_results_link_before_publication(
+    counted: Callable[..., Round], client: FlaskClient
+) -> None:
+    round_ = counted(certify=False)
+    link = f'href="/rounds/{round_.slug}/results"'
+    assert link not in client.get(f"/rounds/{round_.slug}").text
+    assert link not in client.get("/").text
+
+
+def test_turnout_hides_small_numbers(counted: Callable[..., Round], funder: User) -> None:
+    round_ = counted(certify=True, funder=funder)
+    figures = turnout(round_)
+    assert figures.total == "17"
+    channels = {cell.label: cell.shown for cell in figures.by_channel}
+    # Online 12 is shown; kiosk 3 and paper 2 are small, so both are hidden.
+    assert channels == {
+        "Online": "12",
+        "Kiosk at an event": "fewer than 10",
+        "Paper ballot": "fewer than 10",
+        "Other app (API)": "0",
+    }
+    wards = {cell.label: cell.shown for cell in figures.by_ward}
+    # Only North's 2 would be small; "not recorded" (15) is hidden too, or the total gives it away.
+    assert wards == {"North": "fewer than 10", "South": "0", "Ward not recorded": "not shown"}
+    assert [(c.label, c.shown) for c in figures.assisted_by_venue] == [
+        ("Town hall", "fewer than 10")
+    ]
 
 
 @pytest.mark.parametrize(
-    ("role", "status"),
+    ("counts", "shown"),
     [
-        (None, 302),  # to sign in
-        (Role.RESIDENT, 403),
-        (Role.VOLUNTEER, 403),
-        (Role.OFFICER, 200),
-        (Role.FUNDER, 200),
-        (Role.ADMIN, 200),
+        ({"a": 0, "b": 25}, {"a": "0", "b": "25"}),
+        ({"a": 9, "b": 25, "c": 30}, {"a": "fewer than 10", "b": "not shown", "c": "30"}),
+        ({"a": 1, "b": 2, "c": 30}, {"a": "fewer than 10", "b": "fewer than 10", "c": "30"}),
+        ({"a": 10, "b": 11}, {"a": "10", "b": "11"}),
+        ({"a": 3}, {"a": "fewer than 10"}),
     ],
 )
-def test_who_may_see_the_results_pages(
+def test_small_number_suppression(app: Any, counts: dict[str, int], shown: dict[str, str]) -> None:
+    assert SMALL_NUMBER == 10
+    assert {cell.label: cell.shown for cell in suppress(counts)} == shown
+
+
+def test_equal_shares_explains_supporters_shares(
+    make_round: Callable[..., Round],
+    make_group: Any,
+    make_bid: Any,
+    funder: User,
     client: FlaskClient,
+) -> None:
+    round_ = open_round(
+        make_round,
+        make_group,
+        make_bid,
+        costs=(6_000_00, 5_000_00, 3_000_00),
+        ballot_kind="approval",
+        rule="mes-add1-greedy",
+    )
+    p1, p2, p3 = refs(round_)
+    cast_votes(round_, [Vote((p1, p3))] * 6 + [Vote((p2,))] * 4)
+    count_and_certify(round_, funder)
+    text = client.get(f"/rounds/{round_.slug}/results").text
+    assert "supporters each paid up to" in text
+    assert "Step by step" in text
+    assert "(ρ " in text  # the Equal Shares price, explained above the table
+    assert "ρ is the price each supporter paid" in text
+    assert '<th scope="col">Stage</th>' in text
+    assert "<td>Equal Shares</td>" in text
+
+
+def test_sub_pots_are_reported_per_ward(
+    make_round: Callable[..., Round],
+    make_group: Any,
+    make_bid: Any,
+    funder: User,
+) -> None:
+    round_ = make_round(phase="voting", central_pot_pence=2_000_00)
+    group = make_group()
+    north, south = round_.wards
+    round_.sub_pots = [
+        SubPot(ward_id=north.id, budget_pence=4_000_00),
+        SubPot(ward_id=south.id, budget_pence=4_000_00),
+    ]
+    db.session.commit()
+    a = make_bid(round_, group, lines=[("Costs", 3_000_00)], ward_id=north.id)
+    b = make_bid(round_, group, lines=[("Costs", 2_000_00)], ward_id=south.id)
+    make_bid(round_, group, lines=[("Costs", 500_00)], status=BidStatus.REJECTED)
+    cast_votes(round_, [Vote((a.ref, b.ref))] * 3)
+    count_and_certify(round_, funder)
+    page = results_view.results_page(round_.slug, utcnow())
+    assert isinstance(page, results_view.ResultsPage)
+    pots = {pot.name: (pot.budget_pence, pot.spent_pence, pot.funded) for pot in page.pots}
+    assert pots["Sub-pot North"] == (4_000_00, 3_000_00, 1)
+    assert pots["Sub-pot South"] == (4_000_00, 2_000_00, 1)
+    assert {p.ref for p in page.funded} == {a.ref, b.ref}
+    assert all(p.reason.startswith("Sub-pot") for p in page.funded)
+
+
+def test_group_dashboard_shows_each_bids_outcome_once_certified(
+    make_round: Callable[..., Round],
+    make_group: Any,
+    make_bid: Any,
     make_user: Callable[..., User],
     sign_in: Callable[[User], None],
-    round_: Round,
-    role: Role | None,
-    status: int,
+    funder: User,
+    client: FlaskClient,
 ) -> None:
-    if role is not None:
-        sign_in(make_user(role))
-    for path in (base(round_.id), f"{base(round_.id)}/close", "/staff/rounds/results"):
-        assert client.get(path).status_code == status, path
-    csv_status = 409 if status == 200 else status  # nothing certified yet
-    assert client.get(f"{base(round_.id)}/payments.csv").status_code == csv_status
-
-
-def test_a_group_member_of_another_group_cannot_close_or_count(
-    client: FlaskClient, make_user: Callable[..., User], sign_in: Callable[[User], None],
-    make_group: Callable[..., Any], round_: Round,
-) -> None:  # fmt: skip
-    member = make_user()
-    make_group(member)
+    member = make_user(name="Gita Group")
+    round_ = make_round(phase="voting")
+    ours = make_group(member, name="Our group")
+    theirs = make_group(name="Their group")
+    won = make_bid(round_, ours, lines=[("Costs", 6_000_00)], title="Our lunch club")
+    lost = make_bid(round_, ours, lines=[("Costs", 5_000_00)], title="Our minibus")
+    other = make_bid(round_, theirs, lines=[("Costs", 3_000_00)], title="Their garden")
+    cast_votes(round_, [Vote((won.ref,))] * 3 + [Vote((lost.ref,)), Vote((other.ref,))])
     sign_in(member)
-    page = client.get("/account/sign-in")  # any page with a form, for a valid token
-    token = csrf_token_from(page.text) if "csrf_token" in page.text else ""
-    for path in ("close", "count", "certify"):
-        response = client.post(f"{base(round_.id)}/{path}", data={"csrf_token": token})
-        assert response.status_code == 403, path
-    assert db.session.get(Round, round_.id).closed_at is None
 
+    count_and_certify(round_, None, certify=False)
+    before = client.get("/groups/").text
+    assert "Grant of" not in before
+    assert "was left" not in before  # no count leaks to the group before certification
 
-def test_posts_without_a_csrf_token_change_nothing(
-    client: FlaskClient, make_user: Callable[..., User], sign_in: Callable[[User], None],
-    round_: Round,
-) -> None:  # fmt: skip
-    sign_in(make_user(Role.ADMIN))
-    for path in ("close", "count", "certify"):
-        response = client.post(f"{base(round_.id)}/{path}", data={"password": PASSWORD})
-        assert response.status_code in (302, 400), path
-    assert db.session.get(Round, round_.id).closed_at is None
-    assert draft_snapshot(round_) is None
-
-
-def test_officer_closes_and_counts_then_funder_certifies(
-    app: Flask,
-    make_user: Callable[..., User],
-    round_: Round,
-) -> None:
-    officer_client, funder_client = app.test_client(), app.test_client()
-    officer, funder = make_user(Role.OFFICER), make_user(Role.FUNDER, name="Fran Funder")
-    for client, user in ((officer_client, officer), (funder_client, funder)):
-        response = post_form(
-            client, "/account/sign-in", {"email": user.email, "password": PASSWORD}
-        )
-        assert response.status_code == 302
-
-    page = officer_client.get(base(round_.id))
-    assert "Close voting" in page.text
-    closed = post_form(officer_client, f"{base(round_.id)}/close", {})
-    assert closed.status_code == 302
-    again = post_form(
-        officer_client, f"{base(round_.id)}/close", {}, form_page=f"{base(round_.id)}/close"
-    )
-    assert again.status_code == 409
-    assert "already closed" in again.text
-
-    counted = post_form(officer_client, f"{base(round_.id)}/count", {}, form_page=base(round_.id))
-    assert counted.status_code == 302
-    draft = officer_client.get(base(round_.id)).text
-    assert "Draft result (not published)" in draft
-    assert "Funded in step" in draft
-    assert "Certify and publish" not in draft  # officers cannot certify
-
-    refused = post_form(
-        officer_client, f"{base(round_.id)}/certify",
-        {"password": PASSWORD, "statement": "Yes"}, form_page=base(round_.id),
-    )  # fmt: skip
-    assert refused.status_code == 403
-
-    wrong = post_form(
-        funder_client, f"{base(round_.id)}/certify",
-        {"password": "wrong password", "statement": "Yes"}, form_page=base(round_.id),
-    )  # fmt: skip
-    assert wrong.status_code == 400
-    assert "That password is not right" in wrong.text
-    assert certified_snapshot(round_) is None
-    assert funder_client.get(f"/rounds/{round_.slug}/results/bundle.zip").status_code == 404
-
-    empty = post_form(
-        funder_client, f"{base(round_.id)}/certify",
-        {"password": PASSWORD, "statement": "  "}, form_page=base(round_.id),
-    )  # fmt: skip
-    assert empty.status_code == 400
-    assert certified_snapshot(round_) is None
-
-    certified = post_form(
-        funder_client, f"{base(round_.id)}/certify",
-        {"password": PASSWORD, "statement": "Checked and certified."}, form_page=base(round_.id),
-    )  # fmt: skip
-    assert certified.status_code == 302
-    shown = funder_client.get(base(round_.id)).text
-    assert "Certified by Fran Funder" in shown
-    csv = officer_client.get(f"{base(round_.id)}/payments.csv")
-    assert csv.status_code == 200
-    assert csv.mimetype == "text/csv"
-    assert csv.text.startswith("group,bid_ref,bid_title,amount_pence")
-    assert app.test_client().get(f"/rounds/{round_.slug}/results/bundle.zip").status_code == 200
-    twice = post_form(
-        funder_client, f"{base(round_.id)}/certify",
-        {"password": PASSWORD, "statement": "Again."}, form_page=base(round_.id),
-    )  # fmt: skip
-    assert twice.status_code in (400, 409)
+    count_and_certify(round_, funder)
+    text = client.get("/groups/").text
+    assert "Grant of £6,000" in text
+    assert "Funded in step 1: 3 votes, cost £6,000; £4,000 was left." in text
+    # The tie at one vote each goes to the cheaper project (theirs), which leaves £1,000.
+    assert "Not funded: it needed £5,000 and £1,000 was left when its turn came" in text
+    assert "Their garden" not in text

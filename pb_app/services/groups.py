@@ -26,10 +26,12 @@ from pb_app.models import (
 from pb_app.services import ServiceError
 from pb_app.services.audit import record
 from pb_app.services.mail import send_mail
+from pb_app.services.results_view import BidOutcome, bid_outcomes
 
 INVITE_LIFETIME = timedelta(days=14)
 MAX_ID = 2**31 - 1
 DECIDED = frozenset({BidStatus.REJECTED, BidStatus.FUNDED, BidStatus.NOT_FUNDED})
+ON_BALLOT = frozenset({BidStatus.SHORTLISTED, BidStatus.FUNDED, BidStatus.NOT_FUNDED})
 
 
 class GroupInvalid(ServiceError):
@@ -90,6 +92,7 @@ class BidRow:
     messages: list[MessageView]
     decided: bool
     reason: str
+    outcome: BidOutcome | None = None  # the certified result, once the funder has signed it off
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ def accept_invite(user_id: int, token: str, now: datetime) -> Group:
 def dashboard(user_id: int) -> list[GroupRow]:
     """Each of the person's groups with its bids, the officers' messages and any outcome."""
     rows = []
+    outcomes: dict[int, dict[str, BidOutcome]] = {}  # by round: each round's result read once
     for group in groups_of(user_id):
         member = membership(user_id, group.id)
         bids = db.session.scalars(
@@ -295,7 +299,7 @@ def dashboard(user_id: int) -> list[GroupRow]:
                 id=group.id,
                 name=group.name,
                 is_lead=bool(member and member.is_lead),
-                bids=[_bid_row(bid) for bid in bids],
+                bids=[_bid_row(bid, outcomes) for bid in bids],
             )
         )
     return rows
@@ -315,7 +319,9 @@ def messages_of(bid_id: int) -> list[MessageView]:
     ]
 
 
-def _bid_row(bid: Bid) -> BidRow:
+def _bid_row(bid: Bid, outcomes: dict[int, dict[str, BidOutcome]]) -> BidRow:
+    if bid.round_id not in outcomes:
+        outcomes[bid.round_id] = bid_outcomes(bid.round_id)
     decided = bid.status in DECIDED
     return BidRow(
         id=bid.id,
@@ -327,6 +333,7 @@ def _bid_row(bid: Bid) -> BidRow:
         messages=messages_of(bid.id),
         decided=decided,
         reason=bid.decision_reason if decided or bid.status == BidStatus.SHORTLISTED else "",
+        outcome=outcomes[bid.round_id].get(bid.ref) if bid.status in ON_BALLOT else None,
     )
 
 

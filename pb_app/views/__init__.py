@@ -9,6 +9,7 @@ def blueprints() -> tuple[Blueprint, ...]:
     """Every area's blueprint, in registration order (error pages last)."""
     from pb_app.views import (
         api,
+        audit_log,
         auth,
         bids,
         bundle,
@@ -17,6 +18,7 @@ def blueprints() -> tuple[Blueprint, ...]:
         groups,
         officer,
         public,
+        results,
         results_admin,
         rounds,
         staff,
@@ -24,7 +26,7 @@ def blueprints() -> tuple[Blueprint, ...]:
     )
 
     areas = (
-        public, auth, staff, officer, codes, results_admin, rounds, bundle, groups, bids, vote,
-        api, errors,
+        public, auth, staff, audit_log, officer, codes, results_admin, rounds, results, bundle,
+        groups, bids, vote, api, errors,
     )  # fmt: skip
     return tuple(area.bp for area in areas)
