@@ -14,12 +14,18 @@ def blueprints() -> tuple[Blueprint, ...]:
         codes,
         errors,
         groups,
+        kiosk,
         officer,
+        paper,
         public,
         rounds,
         staff,
         vote,
     )
 
-    areas = (public, auth, staff, officer, codes, rounds, groups, bids, vote, api, errors)
+    areas = (
+        public, auth, staff, officer, codes, rounds, groups, bids, vote, api,
+        kiosk, paper,
+        errors,
+    )  # fmt: skip
     return tuple(area.bp for area in areas)
