@@ -182,7 +182,10 @@ def open_kiosk(round_id: int) -> str | Response:
             )
             return response
     status = 422 if form.errors else 200
-    return make_response(render_template("kiosk/open.html", round=round_, form=form), status)
+    page = render_template(
+        "kiosk/open.html", round=round_, form=form, turnout=kiosks.turnout(round_)
+    )
+    return make_response(page, status)
 
 
 @bp.get("/kiosk")

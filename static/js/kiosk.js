@@ -173,6 +173,14 @@
     }, seconds * 1000);
   }
 
+  // The event's big screen reloads itself (a meta refresh would fail WCAG 2.2.1 checks, and
+  // nobody interacts with this screen).
+  var live = document.querySelector("[data-kiosk-refresh]");
+  if (live) {
+    window.setTimeout(function () { window.location.reload(); },
+      (parseInt(live.getAttribute("data-kiosk-refresh"), 10) || 30) * 1000);
+  }
+
   var body = document.body;
   var timer = body.hasAttribute("data-kiosk-idle") ? idleTimer(body) : null;
   var confirm = document.querySelector("[data-kiosk-confirm]");

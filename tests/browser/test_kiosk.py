@@ -333,3 +333,24 @@ def test_refusals_are_clear_and_change_nothing(page: Page, live_server: LiveServ
             select(Ballot).join(Round, Round.id == Ballot.round_id).where(Round.id == round_id)
         ).all()
         assert len(ballots) == 1
+
+
+def test_the_live_event_screen_shows_only_turnout_while_voting(
+    page: Page, live_server: LiveServer
+) -> None:
+    slug, round_id = _round(live_server)
+    with live_server.app.app_context():
+        round_ = db.session.get(Round, round_id)
+        assert round_ is not None
+        round_.live_event_screen = True
+        db.session.commit()
+    page.clock.install()
+    page.goto(f"/rounds/{slug}/live")
+    expect(page.locator("h1")).to_have_text("0 people have voted")
+    assert "Lunch club" not in page.locator("main").inner_text()
+    assert_accessible(page)
+    page.set_viewport_size(PHONE)
+    assert_accessible(page)
+    with page.expect_navigation():  # it refreshes itself
+        page.clock.run_for("00:31")
+    expect(page.locator("h1")).to_have_text("0 people have voted")
