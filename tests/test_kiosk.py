@@ -24,6 +24,7 @@ from pb_app.models import (
     Role,
     Round,
     User,
+    Voter,
 )
 from pb_app.models._base import utcnow
 from pb_app.services import kiosk as kiosks
@@ -225,6 +226,34 @@ def test_the_desk_check_needs_a_staff_password(
     assert response.status_code == 422
     assert "not the email address and password of a volunteer or officer" in response.text
     assert kiosk_client.get("/kiosk/ballot").headers["Location"].endswith("/kiosk")
+    failed = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "kiosk.staff_check_failed")
+    ).one()
+    assert failed.actor_id is None
+    assert db.session.scalars(select(Voter)).first() is None
+
+
+def test_a_desk_checked_person_outside_the_area_is_told_why(
+    kiosk_client: FlaskClient, voting_round: Round, make_user: Callable[..., User]
+) -> None:
+    volunteer = make_user(Role.VOLUNTEER)
+    response = post_form(
+        kiosk_client,
+        "/kiosk/desk",
+        {
+            "full_name": "Bo Far",
+            "postcode": "SW9 7AB",
+            "dob_day": "1",
+            "dob_month": "2",
+            "dob_year": "1960",
+            "staff_email": volunteer.email,
+            "staff_password": "correct horse battery",
+        },
+    )
+    assert response.status_code == 422
+    assert "This person cannot vote here" in response.text
+    assert "SW9 7AB is outside that area" in response.text
+    assert db.session.scalars(select(Voter)).first() is None
 
 
 def _signed(client: FlaskClient, kiosk: Kiosk, message: str, signature: str | None = None) -> Any:

@@ -35,7 +35,7 @@ from pb_app.models import (
     User,
     Voter,
 )
-from pb_app.passwords import hash_password, verify_password
+from pb_app.passwords import DUMMY_HASH, hash_password, verify_password
 from pb_app.services import ServiceError, audit, eligibility
 from pb_app.services.accounts import find_user
 from pb_app.services.voting import CastResult, cast_ballot
@@ -166,13 +166,26 @@ def signature_valid(kiosk: Kiosk, message: str, signature: str) -> bool:
     return hmac.compare_digest(sign(kiosk, message), signature or "")
 
 
-def check_staff(email: str, password: str) -> User:
-    """The volunteer, officer or admin these credentials belong to; StaffCheckFailed otherwise."""
-    user = find_user(email)
-    from pb_app.passwords import DUMMY_HASH
+def check_staff(kiosk: Kiosk, email: str, password: str, *, ip: str | None = None) -> User:
+    """The volunteer, officer or admin these credentials belong to; StaffCheckFailed otherwise.
 
+    Not a sign-in: nothing of the staff member stays on the kiosk. Both outcomes are audited,
+    without the voter (the audit log must not help tie a person to a ballot).
+    """
+    user = find_user(email)
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
-    if user is None or not ok or not user.active or user.role not in STAFF_ROLES:
+    allowed = user is not None and ok and user.active and user.role in STAFF_ROLES
+    audit.record(
+        "kiosk.staff_checked" if allowed else "kiosk.staff_check_failed",
+        actor=user if allowed else None,
+        actor_label="" if allowed else f"attempt for {email.strip().lower()[:120]}",
+        round_id=kiosk.round_id,
+        object_type="kiosk",
+        object_id=kiosk.id,
+        ip=ip,
+    )
+    db.session.commit()
+    if not allowed or user is None:
         raise StaffCheckFailed(
             "Those are not the email address and password of a volunteer or officer."
         )
@@ -190,8 +203,8 @@ def voter_from_desk_registration(
 ) -> Voter:
     """The Voter a desk-checked person votes as: found by identity, or registered now.
 
-    A stand-in for ``services.identity.desk_check``. Raises NotEligible, or AlreadyVoted with
-    the channel and date of the first vote.
+    A stand-in for ``services.identity.desk_check`` (``staff`` is kept for its signature).
+    Raises NotEligible, or AlreadyVoted with the channel and date of the first vote.
     """
     problems = eligibility.eligibility_problems(
         round_, postcode=postcode, date_of_birth=date_of_birth, basis="lives", today=today

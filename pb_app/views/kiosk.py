@@ -241,7 +241,12 @@ def desk_check() -> Response:
     problems: list[str] = []
     if form.validate_on_submit() and form.date_of_birth is not None:
         try:
-            staff = kiosks.check_staff(form.staff_email.data or "", form.staff_password.data or "")
+            staff = kiosks.check_staff(
+                kiosk,
+                form.staff_email.data or "",
+                form.staff_password.data or "",
+                ip=request.remote_addr,
+            )
             voter = kiosks.voter_from_desk_registration(
                 round_,
                 full_name=form.full_name.data or "",

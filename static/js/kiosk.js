@@ -145,7 +145,7 @@
         video.srcObject = stream;
         video.hidden = false;
         video.play();
-        status.textContent = status.getAttribute("data-looking") || "Hold the QR code up to the camera.";
+        status.textContent = box.getAttribute("data-text-looking");
         function look() {
           detector.detect(video).then(function (codes) {
             if (!codes.length) return window.requestAnimationFrame(look);
@@ -154,13 +154,13 @@
             input.value = text;
             stream.getTracks().forEach(function (track) { track.stop(); });
             video.hidden = true;
-            status.textContent = "Code scanned. Check it, then press Continue.";
+            status.textContent = box.getAttribute("data-text-found");
             input.focus();
           }, function () { window.requestAnimationFrame(look); });
         }
         look();
       }, function () {
-        status.textContent = "The camera cannot be used. Type the code instead.";
+        status.textContent = box.getAttribute("data-text-no-camera");
       });
     });
   }
