@@ -153,6 +153,21 @@ def test_a_voter_votes_by_code_at_the_kiosk(kiosk_client: FlaskClient, voting_ro
     assert participation.channel == "kiosk"
 
 
+def test_a_voter_can_read_a_bid_without_leaving_the_kiosk(
+    kiosk_client: FlaskClient, voting_round: Round
+) -> None:
+    (code,) = _codes(voting_round)
+    post_form(kiosk_client, "/kiosk/code", {"code": code})
+    ballot = kiosk_client.get("/kiosk/ballot")
+    ref = refs(voting_round)[0]
+    assert f"/kiosk/projects/{ref}" in ballot.text
+    assert f"/rounds/{voting_round.slug}/projects" not in ballot.text
+    bid = kiosk_client.get(f"/kiosk/projects/{ref}")
+    assert bid.status_code == 200
+    assert "Back to your vote" in bid.text
+    assert kiosk_client.get("/kiosk/projects/NOPE").status_code == 404
+
+
 def test_a_used_code_is_refused_and_nothing_changes(
     kiosk_client: FlaskClient, voting_round: Round
 ) -> None:

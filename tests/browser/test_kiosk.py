@@ -222,6 +222,15 @@ def test_decision_day_at_a_kiosk_and_on_paper(
         online.get_by_label("Voter code").fill(scanned)
         submit_and_wait(online, "Continue")
         expect(online.locator(".error-summary")).to_contain_text("already been used")
+        # So is the person whose identity was checked at the desk.
+        online.goto(f"/rounds/{slug}/vote/register")
+        online.get_by_label("Full name").fill(voter_name)
+        online.get_by_label("Postcode").fill("E8 1DY")
+        online.get_by_label("Day").fill("10")
+        online.get_by_label("Month").fill("12")
+        online.get_by_label("Year").fill("1950")
+        submit_and_wait(online, "Continue")
+        expect(online.locator(".error-summary")).to_contain_text("already registered")
     finally:
         other.close()
 
@@ -315,8 +324,13 @@ def test_refusals_are_clear_and_change_nothing(page: Page, live_server: LiveServ
     submit_and_wait(page, "Continue")
     expect(page.locator(".error-summary")).to_contain_text("already been used to vote")
 
+    page.set_viewport_size(PHONE)
+    page.goto("/kiosk/desk")
+    assert_accessible(page)
     page.goto("/kiosk")
     page.get_by_role("link", name="Staff: leave kiosk mode").click()
+    assert_accessible(page)
+    page.set_viewport_size(TABLET)
     assert_accessible(page)
     page.get_by_label("Officer PIN").fill("111222")
     submit_and_wait(page, "Leave kiosk mode")
