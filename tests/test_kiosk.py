@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +32,10 @@ from pb_app.models import (
 )
 from pb_app.models._base import utcnow
 from pb_app.services import kiosk as kiosks
+from pb_app.services import voting
 from pb_app.services.codes import issue_codes
 from tests.helpers import csrf_token_from, post_form
+from tests.live import serve
 from tests.voting_helpers import ballot_count, open_round, participation_count, refs
 
 PIN = "246810"
@@ -401,3 +407,57 @@ def test_the_live_screen_is_off_by_default_then_shows_turnout_then_results(
     assert "The projects funded" in results.text
     assert "Lunch club" in results.text
     assert participation_count(voting_round.id) == 1
+
+
+def test_a_queued_ballot_sent_many_times_at_once_is_cast_once(
+    app: Flask, kiosk_client: FlaskClient, voting_round: Round
+) -> None:
+    (code,) = _codes(voting_round)
+    choice = refs(voting_round)[0]
+    post_form(kiosk_client, "/kiosk/code", {"code": code})
+    post_form(kiosk_client, "/kiosk/ballot", {"project": [choice]})
+    token = csrf_token_from(kiosk_client.get("/kiosk/check").text)
+    kiosk = db.session.scalars(select(Kiosk)).one()
+    message = json.dumps(
+        {"kiosk": kiosk.id, "points": [], "projects": [choice]}, separators=(",", ":")
+    )
+    body = json.dumps({"message": message, "signature": kiosks.sign(kiosk, message)}).encode()
+    cookies = "; ".join(
+        f"{name}={cookie.value}"
+        for name in ("session", "pb_kiosk")
+        if (cookie := kiosk_client.get_cookie(name)) is not None
+    )
+    round_id = voting_round.id
+    db.session.rollback()  # hold no SQLite lock while the server works
+    count = 8
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def send(base: str) -> None:
+        request = urllib.request.Request(
+            f"{base}/kiosk/cast",
+            data=body,
+            headers={"Content-Type": "application/json", "Cookie": cookies, "X-CSRFToken": token},
+            method="POST",
+        )
+        barrier.wait(timeout=60)
+        try:
+            with urllib.request.urlopen(request, timeout=120) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        with lock:
+            statuses.append(status)
+
+    with serve(app) as base:
+        threads = [threading.Thread(target=send, args=(base,)) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=180)
+    assert Counter(statuses) == {200: 1, 409: count - 1}, statuses
+    assert ballot_count(round_id) == 1
+    round_ = db.session.get(Round, round_id)
+    assert round_ is not None
+    assert voting.verify_log(round_).ok
