@@ -315,6 +315,26 @@ def test_a_signed_ballot_is_cast_once_and_a_replay_is_already_counted(
     assert ballot_count(voting_round.id) == 1
 
 
+def test_a_vote_queued_for_longer_than_the_idle_time_still_counts(
+    app: Flask, kiosk_client: FlaskClient, voting_round: Round
+) -> None:
+    (code,) = _codes(voting_round)
+    choice = refs(voting_round)[0]
+    post_form(kiosk_client, "/kiosk/code", {"code": code})
+    post_form(kiosk_client, "/kiosk/ballot", {"project": [choice]})
+    token = csrf_token_from(kiosk_client.get("/kiosk/check").text)
+    kiosk = db.session.scalars(select(Kiosk)).one()
+    message = json.dumps(
+        {"kiosk": kiosk.id, "points": [], "projects": [choice]}, separators=(",", ":")
+    )
+    app.config["KIOSK_IDLE_SECONDS"] = -1  # the network came back long after "Confirm"
+    body = {"message": message, "signature": kiosks.sign(kiosk, message)}
+    response = kiosk_client.post("/kiosk/cast", json=body, headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+    assert response.json["status"] == "counted"
+    assert ballot_count(voting_round.id) == 1
+
+
 def test_the_cast_endpoint_refuses_a_device_that_is_not_a_kiosk(client: FlaskClient) -> None:
     client.get("/")
     response = client.post("/kiosk/cast", json={"message": "{}", "signature": ""})

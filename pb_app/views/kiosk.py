@@ -129,13 +129,13 @@ def _forget_voter() -> None:
         session.pop(key, None)
 
 
-def _voter(kiosk: Kiosk) -> dict[str, Any] | None:
+def _voter(kiosk: Kiosk, *, expire: bool = True) -> dict[str, Any] | None:
     """This device's current voter, unless they left it idle for longer than the reset time."""
     voter = session.get(VOTER)
     if not isinstance(voter, dict) or voter.get("kiosk") != kiosk.id:
         return None
     seen = datetime.fromisoformat(str(voter.get("seen")))
-    if utcnow() - seen > timedelta(seconds=_idle_seconds()):
+    if expire and utcnow() - seen > timedelta(seconds=_idle_seconds()):
         _forget_voter()
         flash(_("The screen went back to the start because nobody used it for a while."), "info")
         return None
@@ -415,7 +415,9 @@ def cast_queued() -> tuple[dict[str, str], int]:
     message, signature = str(payload.get("message", "")), str(payload.get("signature", ""))
     if not kiosks.signature_valid(kiosk, message, signature):
         return {"status": "refused", "message": _("The vote's signature is not right.")}, 400
-    voter = _voter(kiosk)
+    # A vote queued while the network was down may arrive long after the voter confirmed it:
+    # the inactivity reset does not apply to it (the kiosk's signature shows it was confirmed).
+    voter = _voter(kiosk, expire=False)
     kept = _draft()
     if voter is None or kept is None:
         if session.get(DONE):
