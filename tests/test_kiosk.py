@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -362,6 +363,17 @@ def test_a_wrong_pin_changes_nothing_and_the_right_pin_leaves_kiosk_mode(
     assert kiosk.closed_at is not None
     db.session.rollback()
     assert kiosk_client.get("/account/sign-in").status_code == 200
+
+
+def test_a_kiosk_left_signed_in_overnight_is_no_longer_a_kiosk(
+    kiosk_client: FlaskClient,
+) -> None:
+    kiosk = db.session.scalars(select(Kiosk)).one()
+    kiosk.opened_at = utcnow() - timedelta(hours=17)
+    db.session.commit()
+    response = kiosk_client.get("/kiosk")
+    assert response.status_code == 403
+    assert "This device is not a voting point" in response.text
 
 
 def test_wrong_pins_are_rate_limited(kiosk_client: FlaskClient) -> None:

@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -43,6 +43,8 @@ from pb_app.services.voting_errors import AlreadyVoted
 from pb_app.tally.election import Ballot as TallyBallot
 
 PIN_MIN, PIN_MAX = 6, 12
+# A kiosk lasts one event day at most: a device left signed in overnight is no longer a kiosk.
+LIFETIME = timedelta(hours=16)
 STAFF_ROLES = (Role.VOLUNTEER, Role.OFFICER, Role.ADMIN)
 
 
@@ -112,12 +114,16 @@ def open_kiosk(
     return OpenedKiosk(kiosk, token)
 
 
-def kiosk_for_token(token: str | None) -> Kiosk | None:
-    """The open kiosk this device's token belongs to, if any."""
+def kiosk_for_token(token: str | None, now: datetime) -> Kiosk | None:
+    """The open kiosk this device's token belongs to, if any (and opened less than a day ago)."""
     if not token or len(token) > 100:
         return None
     return db.session.scalars(
-        select(Kiosk).where(Kiosk.token_digest == token_digest(token), Kiosk.closed_at.is_(None))
+        select(Kiosk).where(
+            Kiosk.token_digest == token_digest(token),
+            Kiosk.closed_at.is_(None),
+            Kiosk.opened_at > now - LIFETIME,
+        )
     ).first()
 
 

@@ -73,7 +73,7 @@ def _kiosk() -> Kiosk | None:
 def _kiosk_guard() -> Response | None:
     """Recognise a kiosk device; refuse it every page that is not the kiosk's own."""
     token = request.cookies.get(COOKIE)
-    g.kiosk = kiosks.kiosk_for_token(token) if token else None
+    g.kiosk = kiosks.kiosk_for_token(token, utcnow()) if token else None
     endpoint = request.endpoint or ""
     kiosk_page = endpoint.startswith("kiosk.") and endpoint != "kiosk.open_kiosk"
     if g.kiosk is None or kiosk_page or endpoint in _OPEN_ENDPOINTS:
@@ -176,6 +176,7 @@ def open_kiosk(round_id: int) -> str | Response:
             response.set_cookie(
                 COOKIE,
                 opened.token,
+                max_age=int(kiosks.LIFETIME.total_seconds()),
                 httponly=True,
                 secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
                 samesite="Strict",
