@@ -236,3 +236,28 @@ def test_only_staff_key_and_only_officers_print(
     sign_in(make_user(Role.VOLUNTEER))
     assert client.get(f"/staff/rounds/{voting_round.id}/paper/key").status_code == 200
     assert client.get(f"/staff/rounds/{voting_round.id}/paper").status_code == 403
+
+
+def test_a_paper_ballots_code_cannot_vote_online_or_at_a_kiosk(
+    client: FlaskClient, officer: User, voting_round: Round
+) -> None:
+    ((_serial, code),) = _print(client, voting_round, 1)
+    response = client.post(
+        f"/api/v1/rounds/{voting_round.slug}/ballots",
+        json={"code": code, "ballot": {"projects": [refs(voting_round)[0]]}},
+    )
+    assert response.status_code == 401
+    assert "paper ballot" in response.text
+    online = post_form(client, f"/rounds/{voting_round.slug}/vote/code", {"code": code})
+    assert online.status_code != 302
+    assert "That code is not right" in online.text
+    opened = post_form(
+        client,
+        f"/staff/rounds/{voting_round.id}/kiosk",
+        {"venue": "Town hall", "pin": "246810", "pin_again": "246810"},
+    )
+    assert opened.status_code == 302
+    kiosk = post_form(client, "/kiosk/code", {"code": code})
+    assert kiosk.status_code == 422
+    assert "That code belongs to a paper ballot" in kiosk.text
+    assert ballot_count(voting_round.id) == 0

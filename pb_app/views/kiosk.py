@@ -218,8 +218,8 @@ def enter_code() -> Response:
         code = codes.normalise_code(form.code.data or "")
         try:
             codes.check_code(round_, code)
-        except CodeInvalid:
-            form.code.errors.append(_("That code is not right. Check it and type it again."))
+        except CodeInvalid as invalid:
+            form.code.errors.append(str(invalid))
         except AlreadyVoted:
             form.code.errors.append(
                 _("That code has already been used to vote. Each code votes once.")
