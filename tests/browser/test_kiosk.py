@@ -105,6 +105,13 @@ def _nothing_left_of(page: Page, *traces: str) -> None:
     page.goto("/kiosk")
 
 
+def _accessible_at_both_widths(page: Page) -> None:
+    assert_accessible(page)
+    page.set_viewport_size(PHONE)
+    assert_accessible(page)
+    page.set_viewport_size(TABLET)
+
+
 def _paper(browser: Browser, args: dict[str, Any], live_server: LiveServer, round_id: int) -> None:
     """On a staff laptop: print two paper ballots, key each twice, reconcile the one mismatch."""
     context: BrowserContext = browser.new_context(**args)
@@ -113,15 +120,15 @@ def _paper(browser: Browser, args: dict[str, Any], live_server: LiveServer, roun
         officer = live_server.account("officer")
         sign_in(page, officer.email, officer.password)
         page.goto(f"/staff/rounds/{round_id}/paper")
-        assert_accessible(page)
+        _accessible_at_both_widths(page)
         page.get_by_label("Event venue").fill("Town hall")
         page.get_by_label("How many paper ballots").fill("2")
         submit_and_wait(page, "Create and print paper ballots")
-        assert_accessible(page)
+        _accessible_at_both_widths(page)
         slips = SLIP.findall(page.locator("main").inner_text())
         assert len(slips) == 2
         page.goto(f"/staff/rounds/{round_id}/paper/key")
-        assert_accessible(page)
+        _accessible_at_both_widths(page)
         readings = [
             (slips[0], "Lunch club", "Lunch club"),
             (slips[1], "Memory café", "Walking football"),  # the second keying disagrees
@@ -134,13 +141,13 @@ def _paper(browser: Browser, args: dict[str, Any], live_server: LiveServer, roun
                 submit_and_wait(page, "Save this entry")
         expect(page.locator(".notification").first).to_contain_text("the two entries disagree")
         page.goto(f"/staff/rounds/{round_id}/paper/reconcile")
-        assert_accessible(page)
+        _accessible_at_both_widths(page)
         page.get_by_label("Ballot number").fill(slips[1][0])
         page.get_by_label("Code on the ballot").fill(slips[1][1])
         page.get_by_label(re.compile("^B\\d: Memory café")).check()
         submit_and_wait(page, "Count this reading")
         expect(page.locator(".notification").first).to_contain_text("reconciled")
-        assert_accessible(page)
+        _accessible_at_both_widths(page)
     finally:
         context.close()
 
