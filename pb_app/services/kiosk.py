@@ -164,12 +164,16 @@ def session_key(kiosk: Kiosk) -> bytes:
 
 def sign(kiosk: Kiosk, message: str) -> str:
     """HMAC-SHA256 of ``message`` under the kiosk's session key, in hex."""
-    return hmac.new(session_key(kiosk), message.encode("utf-8"), hashlib.sha256).hexdigest()
+    # "replace": a lone surrogate (possible in JSON) must not crash; it cannot match anyway.
+    data = message.encode("utf-8", "replace")
+    return hmac.new(session_key(kiosk), data, hashlib.sha256).hexdigest()
 
 
 def signature_valid(kiosk: Kiosk, message: str, signature: str) -> bool:
     """Whether ``signature`` is this kiosk's signature of ``message`` (constant time)."""
-    return hmac.compare_digest(sign(kiosk, message), signature or "")
+    # Bytes, not str: compare_digest refuses non-ASCII text, and a signature may be any junk.
+    expected = sign(kiosk, message).encode("ascii")
+    return hmac.compare_digest(expected, (signature or "").encode("utf-8", "replace"))
 
 
 def check_staff(kiosk: Kiosk, email: str, password: str, *, ip: str | None = None) -> User:
