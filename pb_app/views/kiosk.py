@@ -438,7 +438,8 @@ def confirmation() -> Response:
     done = session.pop(DONE, None)
     if not isinstance(done, dict):
         return redirect(url_for("kiosk.start"))
-    return _render("kiosk/done.html", round=_round_of(kiosk), done=done, voting=False)
+    # voting=True: the same warned inactivity reset, so nobody is hurried off their receipt.
+    return _render("kiosk/done.html", round=_round_of(kiosk), done=done)
 
 
 @bp.post("/kiosk/reset")

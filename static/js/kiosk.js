@@ -3,7 +3,7 @@
  * - the confirmed ballot sent with fetch, signed with the kiosk's key, and queued in memory
  *   (never in storage) while the network is down, then sent once it returns;
  * - scanning a voter code's QR code where the browser has BarcodeDetector;
- * - the confirmation page returning to the start by itself.
+ * - the live event screen reloading itself.
  */
 (function () {
   "use strict";
@@ -165,14 +165,6 @@
     });
   }
 
-  function donePage(panel) {
-    var seconds = parseInt(panel.getAttribute("data-seconds"), 10) || 30;
-    window.setTimeout(function () {
-      var finish = panel.querySelector("[data-kiosk-finish]");
-      if (finish) finish.form.submit();
-    }, seconds * 1000);
-  }
-
   // The event's big screen reloads itself (a meta refresh would fail WCAG 2.2.1 checks, and
   // nobody interacts with this screen).
   var live = document.querySelector("[data-kiosk-refresh]");
@@ -187,8 +179,6 @@
   if (confirm) confirmForm(confirm, timer);
   var scan = document.querySelector("[data-kiosk-scan]");
   if (scan) scanner(scan);
-  var done = document.querySelector("[data-kiosk-done]");
-  if (done) donePage(done);
   // Each voter starts clean: nothing of theirs in this tab's history state or storage.
   if (document.querySelector("[data-kiosk-start]")) {
     window.history.replaceState(null, "", window.location.href);
