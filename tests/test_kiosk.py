@@ -493,3 +493,19 @@ def test_a_queued_ballot_sent_many_times_at_once_is_cast_once(
     round_ = db.session.get(Round, round_id)
     assert round_ is not None
     assert voting.verify_log(round_).ok
+
+
+def test_a_voter_can_choose_a_language_and_the_next_voter_starts_afresh(
+    app: Flask, kiosk_client: FlaskClient
+) -> None:
+    app.config["PB_LANGUAGES"] = ["en", "cy"]
+    start = kiosk_client.get("/kiosk")
+    assert 'name="language"' in start.text
+    chosen = post_form(
+        kiosk_client, "/language", {"language": "cy", "next": "/kiosk"}, form_page="/kiosk"
+    )
+    assert chosen.status_code == 302
+    assert chosen.headers["Location"] == "/kiosk"
+    assert post_form(kiosk_client, "/kiosk/reset", {}, form_page="/kiosk").status_code == 302
+    with kiosk_client.session_transaction() as session:
+        assert "language" not in session

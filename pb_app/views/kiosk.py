@@ -61,8 +61,8 @@ COOKIE = "pb_kiosk"
 VOTER = "kiosk_voter"  # {"kiosk", "code" | "voter_id", "assisted", "volunteer_id", "seen"}
 DRAFT = "kiosk_draft"  # the ballot before it is confirmed
 DONE = "kiosk_done"  # {"receipt"}: shown once on the confirmation page
-# Reachable from a kiosk besides its own pages: static files only.
-_OPEN_ENDPOINTS = frozenset({"static"})
+# Reachable from a kiosk besides its own pages: static files and choosing a language.
+_OPEN_ENDPOINTS = frozenset({"static", "public.choose_language"})
 
 
 def _kiosk() -> Kiosk | None:
@@ -449,6 +449,7 @@ def reset() -> Response:
         return make_response(render_template("kiosk/refused.html"), 400)
     _forget_voter()
     session.pop(DONE, None)
+    session.pop("language", None)  # the next voter starts in the default language
     return redirect(url_for("kiosk.start"))
 
 
