@@ -509,3 +509,34 @@ def test_a_voter_can_choose_a_language_and_the_next_voter_starts_afresh(
     assert post_form(kiosk_client, "/kiosk/reset", {}, form_page="/kiosk").status_code == 302
     with kiosk_client.session_transaction() as session:
         assert "language" not in session
+
+
+def test_an_officer_ends_a_lost_kiosk_from_another_device(
+    app: Flask,
+    kiosk_client: FlaskClient,
+    voting_round: Round,
+    make_user: Callable[..., User],
+) -> None:
+    kiosk = db.session.scalars(select(Kiosk)).one()
+    db.session.rollback()
+    laptop = app.test_client()
+    officer = make_user(Role.OFFICER)
+    assert (
+        post_form(
+            laptop,
+            "/account/sign-in",
+            {"email": officer.email, "password": "correct horse battery"},
+        ).status_code
+        == 302
+    )
+    page = laptop.get(f"/staff/rounds/{voting_round.id}/kiosk")
+    assert "St Mark&#39;s hall, opened" in page.text
+    path = f"/staff/rounds/{voting_round.id}/kiosk/{kiosk.id}/end"
+    ended = post_form(laptop, path, {}, form_page=f"/staff/rounds/{voting_round.id}/kiosk")
+    assert ended.status_code == 302
+    assert "has ended" in laptop.get(ended.headers["Location"]).text
+    assert kiosk_client.get("/kiosk").status_code == 403  # the tablet is a kiosk no more
+    again = post_form(laptop, path, {}, form_page=f"/staff/rounds/{voting_round.id}/kiosk")
+    assert "That voting point is not open" in laptop.get(again.headers["Location"]).text
+    event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "kiosk.closed")).one()
+    assert event.actor_id == officer.id

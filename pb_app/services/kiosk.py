@@ -154,6 +154,39 @@ def close_kiosk(kiosk: Kiosk, *, pin: str, now: datetime, ip: str | None = None)
     db.session.commit()
 
 
+def open_kiosks(round_: Round, now: datetime) -> list[Kiosk]:
+    """The round's kiosks still open (for officers to see, and to end one remotely)."""
+    return list(
+        db.session.scalars(
+            select(Kiosk)
+            .where(
+                Kiosk.round_id == round_.id,
+                Kiosk.closed_at.is_(None),
+                Kiosk.opened_at > now - LIFETIME,
+            )
+            .order_by(Kiosk.opened_at)
+        )
+    )
+
+
+def end_kiosk(round_: Round, kiosk_id: int, *, officer: User, now: datetime) -> Kiosk:
+    """An officer ends a kiosk from another device (a tablet left behind or lost)."""
+    kiosk = db.session.get(Kiosk, kiosk_id)
+    if kiosk is None or kiosk.round_id != round_.id or kiosk.closed_at is not None:
+        raise KioskRefused("That voting point is not open.")
+    kiosk.closed_at = now
+    audit.record(
+        "kiosk.closed",
+        actor=officer,
+        round_id=round_.id,
+        object_type="kiosk",
+        object_id=kiosk.id,
+        after={"venue": kiosk.venue, "remotely": True},
+    )
+    db.session.commit()
+    return kiosk
+
+
 def session_key(kiosk: Kiosk) -> bytes:
     """The key this kiosk signs queued ballots with."""
     secret = current_app.config["SECRET_KEY"]

@@ -63,6 +63,7 @@ DRAFT = "kiosk_draft"  # the ballot before it is confirmed
 DONE = "kiosk_done"  # {"receipt"}: shown once on the confirmation page
 # Reachable from a kiosk besides its own pages: static files and choosing a language.
 _OPEN_ENDPOINTS = frozenset({"static", "public.choose_language"})
+_STAFF_ENDPOINTS = frozenset({"kiosk.open_kiosk", "kiosk.end_kiosk"})
 
 
 def _kiosk() -> Kiosk | None:
@@ -75,7 +76,7 @@ def _kiosk_guard() -> Response | None:
     token = request.cookies.get(COOKIE)
     g.kiosk = kiosks.kiosk_for_token(token, utcnow()) if token else None
     endpoint = request.endpoint or ""
-    kiosk_page = endpoint.startswith("kiosk.") and endpoint != "kiosk.open_kiosk"
+    kiosk_page = endpoint.startswith("kiosk.") and endpoint not in _STAFF_ENDPOINTS
     if g.kiosk is None or kiosk_page or endpoint in _OPEN_ENDPOINTS:
         return None
     page = render_template("kiosk/refused.html")
@@ -184,9 +185,32 @@ def open_kiosk(round_id: int) -> str | Response:
             return response
     status = 422 if form.errors else 200
     page = render_template(
-        "kiosk/open.html", round=round_, form=form, turnout=kiosks.turnout(round_)
+        "kiosk/open.html",
+        round=round_,
+        form=form,
+        turnout=kiosks.turnout(round_),
+        kiosks=kiosks.open_kiosks(round_, utcnow()),
+        end_form=KioskResetForm(),
     )
     return make_response(page, status)
+
+
+@bp.post("/staff/rounds/<int:round_id>/kiosk/<int:kiosk_id>/end")
+@role_required(Role.OFFICER)
+def end_kiosk(round_id: int, kiosk_id: int) -> Response:
+    """End a voting point from this (staff) device."""
+    round_ = round_setup.get_round(round_id)
+    if not KioskResetForm().validate_on_submit():
+        return make_response(render_template("kiosk/refused.html"), 400)
+    try:
+        ended = kiosks.end_kiosk(
+            round_, kiosk_id, officer=cast(User, current_user._get_current_object()), now=utcnow()
+        )
+    except kiosks.KioskRefused as refused:
+        flash(str(refused), "error")
+    else:
+        flash(_("The voting point at %(venue)s has ended.", venue=ended.venue), "success")
+    return redirect(url_for("kiosk.open_kiosk", round_id=round_.id))
 
 
 @bp.get("/kiosk")

@@ -119,6 +119,9 @@ def _paper(browser: Browser, args: dict[str, Any], live_server: LiveServer, roun
     try:
         officer = live_server.account("officer")
         sign_in(page, officer.email, officer.password)
+        page.goto(f"/staff/rounds/{round_id}/kiosk")  # the voting point open now, turnout
+        expect(page.get_by_text("St Mark's hall, opened")).to_be_visible()
+        _accessible_at_both_widths(page)
         page.goto(f"/staff/rounds/{round_id}/paper")
         _accessible_at_both_widths(page)
         page.get_by_label("Event venue").fill("Town hall")
