@@ -57,6 +57,10 @@ def from_environment(instance_path: Path) -> dict[str, object]:
         # Bodies are read (CSRF checks) before views run: cap them. Bid pictures are ≤ 2 MB.
         "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
         "PB_HSTS": production,
+        # Kiosk mode: a voter's screen resets after this many idle seconds, warning this many
+        # seconds before (WCAG 2.2.1 asks for at least 20 to respond).
+        "KIOSK_IDLE_SECONDS": int(os.environ.get("KIOSK_IDLE_SECONDS", "120")),
+        "KIOSK_WARNING_SECONDS": max(20, int(os.environ.get("KIOSK_WARNING_SECONDS", "30"))),
     }
 
 

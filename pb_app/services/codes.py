@@ -145,6 +145,10 @@ def find_code(round_: Round, code: str) -> VoterCode:
 def check_code(round_: Round, code: str) -> VoterCode:
     """The code, if it may vote now; CodeInvalid, or AlreadyVoted unless changes are allowed."""
     row = find_code(round_, code)
+    batch = db.session.get(CodeBatch, row.batch_id) if row.batch_id is not None else None
+    if batch is not None and batch.purpose == "paper":
+        # A paper ballot's code is keyed in by staff with the slip; it never votes online.
+        raise CodeInvalid("That code belongs to a paper ballot. Put the paper in the ballot box.")
     participation = db.session.scalars(
         select(Participation).where(Participation.voter_code_id == row.id)
     ).first()

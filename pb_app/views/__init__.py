@@ -16,7 +16,9 @@ def blueprints() -> tuple[Blueprint, ...]:
         codes,
         errors,
         groups,
+        kiosk,
         officer,
+        paper,
         public,
         results,
         results_admin,
@@ -27,6 +29,6 @@ def blueprints() -> tuple[Blueprint, ...]:
 
     areas = (
         public, auth, staff, audit_log, officer, codes, results_admin, rounds, results, bundle,
-        groups, bids, vote, api, errors,
+        groups, bids, vote, api, kiosk, paper, errors,
     )  # fmt: skip
     return tuple(area.bp for area in areas)
