@@ -20,9 +20,8 @@ from pb_app.services.codes import (
     PURPOSES,
     CodesRefused,
     PeopleRefused,
-    issue_bound_codes,
     issue_codes,
-    read_people_csv,
+    issue_codes_from_csv,
 )
 from pb_app.services.elections import find_round
 from pb_app.slips import code_url
@@ -111,9 +110,9 @@ def _issue(
         text = people.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as problem:
         raise CodesRefused(f"Cannot read {people}: save it as CSV (UTF-8). ({problem})") from None
-    bound = issue_bound_codes(
+    bound = issue_codes_from_csv(
         round_,
-        read_people_csv(text),
+        text,
         label=label,
         purpose=purpose,
         actor=None,

@@ -282,24 +282,31 @@ def read_people_csv(text: str) -> list[Person]:
 
     A first row naming the columns is optional; without one the columns are taken in that order.
     """
-    rows = [
-        row for row in csv.reader(io.StringIO(text.lstrip("\ufeff"))) if any(c.strip() for c in row)
-    ]
+    people, problems = _read_people(text)
+    if problems:
+        raise PeopleRefused(problems)
+    return people
+
+
+def _read_people(text: str) -> tuple[list[Person], list[str]]:
+    """The well-formed rows of a CSV of people, and a message for each malformed one."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    # Rows keep their line numbers in the file, blank lines included, so messages point at them.
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     if not rows:
         raise PeopleRefused(
             ["The list is empty: give one person per row (name, postcode, date of birth)."]
         )
-    order = _column_order(rows[0])
-    first_row = 2 if order is not None else 1
+    order = _column_order(rows[0][1])
+    body = rows[1:] if order is not None else rows
     if order is None:
         order = {"full_name": 0, "postcode": 1, "date_of_birth": 2}
-    body = rows[1:] if first_row == 2 else rows
     if len(body) > MAX_PEOPLE:
         raise PeopleRefused([f"Give at most {MAX_PEOPLE:,} people at a time, not {len(body):,}."])
     people: list[Person] = []
     problems: list[str] = []
     width = max(order.values()) + 1
-    for number, row in enumerate(body, start=first_row):
+    for number, row in body:
         if len(row) < width:
             problems.append(f"Row {number}: give a name, a postcode and a date of birth.")
             continue
@@ -317,9 +324,7 @@ def read_people_csv(text: str) -> list[Person]:
             )
         if name and len(name) <= 120 and born is not None:
             people.append(Person(number, name, postcode, born))
-    if problems:
-        raise PeopleRefused(problems)
-    return people
+    return people, problems
 
 
 def _who(person: Person) -> str:
@@ -392,6 +397,32 @@ def _row_number(problem: str) -> int:
     return int(digits) if digits.isdigit() else 0
 
 
+def _require_identity_mode(round_: Round) -> None:
+    if round_.code_mode != CodeMode.IDENTITY:
+        raise CodesRefused(
+            "This round's codes are anonymous. To issue codes for named people, set the round "
+            "to identity-bound codes first (in its settings, before voting opens)."
+        )
+
+
+def issue_codes_from_csv(
+    round_: Round,
+    text: str,
+    *,
+    label: str,
+    purpose: str = "event",
+    actor: User | None,
+    today: date,
+) -> list[BoundCode]:
+    """Issue bound codes for a CSV of checked people; PeopleRefused lists every bad row at once."""
+    _require_identity_mode(round_)
+    people, problems = _read_people(text)
+    if problems:
+        found, _ = _person_problems(round_, people, today)
+        raise PeopleRefused(sorted([*problems, *found], key=_row_number))
+    return issue_bound_codes(round_, people, label=label, purpose=purpose, actor=actor, today=today)
+
+
 def issue_bound_codes(
     round_: Round,
     people: list[Person],
@@ -402,11 +433,7 @@ def issue_bound_codes(
     today: date,
 ) -> list[BoundCode]:
     """Give each checked person a Voter record and a code bound to it; all rows or none."""
-    if round_.code_mode != CodeMode.IDENTITY:
-        raise CodesRefused(
-            "This round's codes are anonymous. To issue codes for named people, set the round "
-            "to identity-bound codes first (in its settings, before voting opens)."
-        )
+    _require_identity_mode(round_)
     if purpose not in PURPOSES:
         raise CodesRefused(f"The purpose must be one of {', '.join(PURPOSES)}.")
     if not people:

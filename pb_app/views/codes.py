@@ -90,10 +90,9 @@ def _issue_for_people(round_: Round) -> Response:
     form = PeopleCodesForm()
     if form.validate_on_submit():
         try:
-            people = codes.read_people_csv(form.people_text)
-            issued = codes.issue_bound_codes(
+            issued = codes.issue_codes_from_csv(
                 round_,
-                people,
+                form.people_text,
                 label=form.label.data or "",
                 purpose=form.purpose.data or "event",
                 actor=_officer(),
