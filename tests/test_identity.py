@@ -214,7 +214,8 @@ def test_a_person_who_already_voted_gets_no_code(identity_round: Callable[..., R
     with pytest.raises(PeopleRefused) as refused:
         _bound_code(round_)
     assert refused.value.problems == [
-        f"Row 1 (Ada Lovelace): has already voted (kiosk, on {utcnow():%d %B %Y})."
+        f"Row 1 (Ada Lovelace): has already voted (at a voting point, on {utcnow().day} "
+        f"{utcnow():%B %Y})."
     ]
 
 
@@ -461,3 +462,65 @@ def test_check_a_person_needs_an_officer_and_a_real_date(
     assert response.status_code == 200
     assert "Date of birth must be a real date" in response.text
     assert client.get("/staff/rounds/9999/check-person").status_code == 404
+
+
+def test_officer_chooses_identity_codes_before_voting_and_not_after(
+    app: Any, client: FlaskClient, officer: User, make_round: Any
+) -> None:
+    from tests.test_round_setup import form_of
+
+    before = make_round("review")
+    edit = f"/staff/rounds/{before.id}/edit"
+    assert "Codes tied to a checked identity" in client.get(edit).text
+    response = post_form(client, edit, form_of(app, before, code_mode="identity"))
+    assert response.status_code == 302
+    db.session.refresh(before)
+    assert before.code_mode == "identity"
+
+    during = make_round("voting")
+    edit = f"/staff/rounds/{during.id}/edit"
+    response = post_form(client, edit, form_of(app, during, code_mode="identity"))
+    assert response.status_code == 200
+    assert "the voter code mode" in response.text
+    db.session.refresh(during)
+    assert during.code_mode == "anonymous"
+
+
+def test_a_code_withdrawn_mid_ballot_is_explained_and_casts_nothing(
+    client: FlaskClient, identity_round: Callable[..., Round]
+) -> None:
+    from pb_app.services.codes import void_batch
+
+    round_ = identity_round()
+    code = _bound_code(round_)
+    base = f"/rounds/{round_.slug}/vote"
+    assert post_form(client, f"{base}/code", {"code": code}).status_code == 302
+    post_form(client, f"{base}/ballot", {"project": [refs(round_)[0]]})
+    batch = db.session.scalars(select(CodeBatch)).one()
+    void_batch(round_, batch.id, reason="Wrong addresses", actor=None, now=utcnow())
+    response = post_form(client, f"{base}/check", {})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{base}/code"
+    page = client.get(f"{base}/code")
+    assert "This code was withdrawn on" in page.text
+    assert ballot_count(round_.id) == 0
+
+
+def test_people_upload_that_is_not_utf8_is_refused(
+    client: FlaskClient, officer: User, identity_round: Callable[..., Round]
+) -> None:
+    round_ = identity_round()
+    path = f"/staff/rounds/{round_.id}/codes"
+    page = client.get(path)
+    response = client.post(
+        path,
+        data={
+            "csrf_token": csrf_token_from(page.text),
+            "purpose": "event",
+            "people_file": (io.BytesIO(b"\xff\xfe\x00A\x00d\x00a"), "people.xlsx"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200
+    assert "Save the file as CSV (UTF-8)" in response.text
+    assert _count(CodeBatch) == 0

@@ -132,6 +132,12 @@ class VoidBatchForm(FlaskForm):
 class CheckPersonForm(RegisterVoterForm):
     """Look a person up by name, postcode and date of birth (the registration questions)."""
 
+    full_name = StringField(
+        _l("Full name"),
+        filters=[strip],
+        validators=[InputRequired(_l("Enter the person's full name")), Length(max=120)],
+    )
+
     basis = None
     email = None
     phone = None

@@ -29,7 +29,7 @@ from pb_app.extensions import db
 from pb_app.models import CodeBatch, CodeMode, Participation, Round, User, Voter, VoterCode
 from pb_app.services import ServiceError, audit
 from pb_app.services.eligibility import eligibility_problems, identity_key, normalise_postcode
-from pb_app.services.voting_errors import AlreadyVoted, CodeInvalid, CodeWithdrawn
+from pb_app.services.voting_errors import AlreadyVoted, CodeInvalid, CodeWithdrawn, channel_words
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: no 0, O, 1, I or L
 CODE_LENGTH = 10
@@ -381,7 +381,8 @@ def _person_problems(
         ).first()
         if voted is not None:
             problems.append(
-                f"{_who(person)}: has already voted ({voted.channel}, on {voted.at:%d %B %Y})."
+                f"{_who(person)}: has already voted ({channel_words(voted.channel)}, "
+                f"on {voted.at.day} {voted.at:%B %Y})."
             )
         elif coded is not None:
             problems.append(f"{_who(person)}: already has a voter code for this round.")

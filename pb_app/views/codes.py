@@ -136,7 +136,7 @@ def void(round_id: int, batch_id: int) -> str | Response:
 
 
 @bp.route("/<int:round_id>/check-person", methods=["GET", "POST"])
-def check_person(round_id: int) -> str:
+def check_person(round_id: int) -> Response:
     """Look a person up: eligible, registered, holding a code, and whether (and how) they voted.
 
     A POST, not a GET, so names and dates of birth stay out of addresses and server logs.
@@ -153,4 +153,8 @@ def check_person(round_id: int) -> str:
             officer=_officer(),
             today=date.today(),  # noqa: DTZ011 - ages are counted in local dates
         )
-    return render_template("officer/check_person.html", round=round_, form=form, status=status)
+    page = make_response(
+        render_template("officer/check_person.html", round=round_, form=form, status=status)
+    )
+    page.headers["Cache-Control"] = "no-store"  # whether a named person voted stays off disk
+    return page

@@ -101,7 +101,7 @@ def test_officer_checks_a_person(
     page.get_by_role("link", name="Check whether a person has voted").click()
     assert_accessible(page)
     submit_and_wait(page, "Check")
-    assert page.get_by_text("Enter your full name").first.is_visible()
+    assert page.get_by_text("Enter the person's full name").first.is_visible()
     assert_accessible(page)
     page.get_by_label("Full name").fill("Nobody Known")
     page.get_by_label("Postcode").fill("E8 1DY")
