@@ -455,24 +455,24 @@ def issue_bound_codes(
     )
     db.session.add(batch)
     db.session.flush()
-    issued: list[BoundCode] = []
-    taken: set[str] = set()
-    for person in people:
-        code = new_code()
-        while code in taken:  # astronomically rare, but cheap to skip
-            code = new_code()
-        taken.add(code)
-        normal = normalise_postcode(person.postcode) or person.postcode
-        voter = Voter(
+    voters = [
+        Voter(
             round_id=round_.id,
             identity_key=keys[person.row],
             full_name=person.full_name,
-            postcode=normal,
+            postcode=normalise_postcode(person.postcode) or person.postcode,
             date_of_birth=person.date_of_birth,
             basis="lives",
         )
-        db.session.add(voter)
-        db.session.flush()
+        for person in people
+    ]
+    db.session.add_all(voters)
+    db.session.flush()  # one round trip for the ids, not one per person
+    codes: set[str] = set()
+    while len(codes) < len(people):  # a repeat is astronomically rare, but cheap to skip
+        codes.add(new_code())
+    issued: list[BoundCode] = []
+    for voter, code in zip(voters, codes, strict=True):
         db.session.add(
             VoterCode(
                 round_id=round_.id,
@@ -481,7 +481,7 @@ def issue_bound_codes(
                 voter_id=voter.id,
             )
         )
-        issued.append(BoundCode(person.full_name, normal, format_code(code)))
+        issued.append(BoundCode(voter.full_name, voter.postcode, format_code(code)))
     audit.record(
         "codes.issued",
         actor=actor,
