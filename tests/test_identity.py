@@ -524,3 +524,26 @@ def test_people_upload_that_is_not_utf8_is_refused(
     assert response.status_code == 200
     assert "Save the file as CSV (UTF-8)" in response.text
     assert _count(CodeBatch) == 0
+
+
+def test_desk_check_lets_a_voter_change_their_ballot_where_the_round_allows_it(
+    identity_round: Callable[..., Round],
+) -> None:
+    round_ = identity_round(allow_ballot_change=True)
+    voter = register_voter(
+        round_, full_name=ADA[0], postcode=ADA[1], date_of_birth=ADA[2], basis="lives", today=TODAY
+    )
+    _cast(round_, voter_id=voter.id)
+    result = desk_check(
+        round_.id,
+        full_name=ADA[0],
+        postcode=ADA[1],
+        date_of_birth=ADA[2],
+        officer=None,
+        now=utcnow(),
+    )
+    assert result.voter_id == voter.id
+    assert result.voted is not None
+    assert result.voted.channel == "online"
+    _cast(round_, voter_id=result.voter_id, channel=Channel.KIOSK)
+    assert (ballot_count(round_.id), participation_count(round_.id)) == (2, 1)

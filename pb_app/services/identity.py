@@ -83,11 +83,16 @@ class PersonStatus:
 
 @dataclass(frozen=True)
 class DeskCheckResult:
-    """The Voter a person checked at a desk votes as, and whether the desk created it."""
+    """The Voter a person checked at a desk votes as, and whether the desk created it.
+
+    ``voted`` is set only in rounds that allow changing a ballot: the new ballot will replace
+    the one cast then.
+    """
 
     voter_id: int
     full_name: str
     created: bool
+    voted: FirstVote | None = None
 
 
 def _first(participation: Participation | None) -> FirstVote | None:
@@ -179,6 +184,8 @@ def desk_check(
 ) -> DeskCheckResult:
     """The Voter a person checked at a desk votes as (found or created), or AlreadyVoted.
 
+    AlreadyVoted carries the channel, venue and day of the first vote (unless the round lets
+    voters change their ballot: then the result says how they voted before).
     NotEligible lists every reason the person may not vote; VotingClosed outside voting.
     Cast the ballot with ``cast_ballot(round_id, ..., voter_id=result.voter_id, ...)``:
     the (round, voter) constraint then refuses any second vote on any channel.
@@ -200,9 +207,10 @@ def desk_check(
     for _ in range(2):  # a second pass only after losing a race to create the same Voter
         voter = _voter(round_.id, key)
         created = voter is None
+        voted = None
         if voter is not None:
             voted = participation_of(round_.id, voter_id=voter.id, code_id=None)
-            if voted is not None:
+            if voted is not None and not round_.allow_ballot_change:
                 db.session.rollback()
                 raise AlreadyVoted(voted.channel, voted.at, voted.venue)
         else:
@@ -230,5 +238,5 @@ def desk_check(
             # The same person registered, or was checked at another desk, at this moment.
             db.session.rollback()
             continue
-        return DeskCheckResult(voter.id, voter.full_name, created)
+        return DeskCheckResult(voter.id, voter.full_name, created, _first(voted))
     raise RuntimeError("could not create or find the voter record")  # pragma: no cover
