@@ -260,3 +260,16 @@ def test_cli_refuses_a_bad_people_file_whole(
     )  # fmt: skip
     assert both.exit_code != 0
     assert "either --count N or --people FILE" in both.output
+
+
+def test_voiding_without_a_csrf_token_changes_nothing(
+    client: FlaskClient, officer: User, voting: Callable[..., Round]
+) -> None:
+    round_ = voting()
+    issue_codes(round_, count=1, label="Once", actor=None)
+    batch = db.session.scalars(select(CodeBatch)).one()
+    path = f"/staff/rounds/{round_.id}/codes/batches/{batch.id}/void"
+    response = client.post(path, data={"reason": "Lost"})
+    assert response.status_code == 400
+    db.session.refresh(batch)
+    assert batch.voided_at is None
