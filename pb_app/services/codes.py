@@ -29,7 +29,13 @@ from pb_app.extensions import db
 from pb_app.models import CodeBatch, CodeMode, Participation, Round, User, Voter, VoterCode
 from pb_app.services import ServiceError, audit
 from pb_app.services.eligibility import eligibility_problems, identity_key, normalise_postcode
-from pb_app.services.voting_errors import AlreadyVoted, CodeInvalid, CodeWithdrawn, channel_words
+from pb_app.services.voting_errors import (
+    AlreadyVoted,
+    CodeInvalid,
+    CodeNotBound,
+    CodeWithdrawn,
+    channel_words,
+)
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # 31 symbols: no 0, O, 1, I or L
 CODE_LENGTH = 10
@@ -209,10 +215,7 @@ def find_code(round_: Round, code: str) -> VoterCode:
             if used is None:
                 raise CodeWithdrawn(batch.voided_at)
     if round_.code_mode == CodeMode.IDENTITY and row.voter_id is None:
-        raise CodeInvalid(
-            "In this round every code belongs to a named person, and this one does not. "
-            "Ask at the desk or the organisers for help."
-        )
+        raise CodeNotBound()
     return row
 
 

@@ -69,3 +69,13 @@ class CodeWithdrawn(CodeInvalid):
             "ask at the desk or the organisers for a new one."
         )
         self.withdrawn_at = withdrawn_at
+
+
+class CodeNotBound(CodeInvalid):
+    """An anonymous code in a round where every code belongs to a checked person."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "In this round every code belongs to a named person, and this one does not. "
+            "Ask at the desk or the organisers for help."
+        )

@@ -34,6 +34,7 @@ from pb_app.services.voting_errors import (
     AlreadyVoted,
     BallotInvalid,
     CodeInvalid,
+    CodeNotBound,
     CodeWithdrawn,
     NotRegistered,
     VotingClosed,
@@ -151,13 +152,10 @@ def enter_code(slug: str) -> str | Response:
             codes.check_code(round_, code)
         except CodeWithdrawn as withdrawn:
             form.code.errors.append(str(withdrawn))
-        except CodeInvalid as invalid:
-            # Our own wording for a mistyped code; the service's for a code that exists but
-            # may not be used here (a round where codes belong to named people).
-            message = str(invalid) if str(invalid) != str(CodeInvalid()) else ""
-            form.code.errors.append(
-                message or _("That code is not right. Check it and type it again.")
-            )
+        except CodeNotBound as unbound:
+            form.code.errors.append(str(unbound))
+        except CodeInvalid:
+            form.code.errors.append(_("That code is not right. Check it and type it again."))
         except AlreadyVoted as already:
             return _voted_page(round_, identity.FirstVote.of(already))
         else:
