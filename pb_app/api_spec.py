@@ -167,6 +167,7 @@ SPEC: dict[str, Any] = {
                     "403": _reply("Voting is not open in this round."),
                     "404": _NOT_FOUND,
                     "409": _reply("This code has already been used to vote."),
+                    "410": _reply("The code's batch was withdrawn before it was used."),
                     "413": _reply("The body is larger than 64 KB."),
                     "422": _reply(
                         "The ballot breaks the round's rules; every reason is listed.",

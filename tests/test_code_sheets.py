@@ -43,8 +43,10 @@ def test_officer_prints_a_sheet_of_codes_that_vote(
     )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
-    printed = CODE.findall(response.text)
+    # Each slip shows its code once as text (the link and the QR code carry it too).
+    printed = re.findall(r'class="slip__code">.*?</span>([^<]+)</p>', response.text)
     assert len(printed) == len(set(printed)) == 3
+    assert all(CODE.fullmatch(code) for code in printed)
     assert f"/rounds/{round_.slug}/vote/code" in response.text
     assert _codes_stored() == 3
     batch = db.session.scalar(select(CodeBatch))

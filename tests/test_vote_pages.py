@@ -368,11 +368,15 @@ def test_signed_in_resident_voting_again_is_refused_politely(
     sign_in(make_user())
     _register(client, round_.slug)
     _vote(client, round_.slug, {"project": ["P01"]})
-    assert _register(client, round_.slug).status_code == 302  # the account's own registration
-    response = _vote(client, round_.slug, {"project": ["P02"]})
+    # Told at the start of the flow, before filling in a ballot, not at confirmation.
+    response = _register(client, round_.slug)
     assert response.status_code == 200
     assert "You have already voted" in response.text
+    assert "Our records show you voted online on" in response.text
     assert "cannot be changed" in response.text
+    start = client.get(f"/rounds/{round_.slug}/vote")
+    assert "You have already voted" in start.text
+    assert client.get(f"/rounds/{round_.slug}/vote/ballot").status_code == 302
     assert _ballots() == 1
 
 
@@ -409,7 +413,8 @@ def test_voter_code_votes_once(client: FlaskClient, voting_round: Callable[..., 
 
     again = post_form(client, f"{base}/code", {"code": code})
     assert again.status_code == 200
-    assert "That code has already been used to vote." in again.text
+    assert "You have already voted" in again.text
+    assert "Our records show you voted online on" in again.text
 
 
 def test_wrong_voter_code_gets_a_clear_message(

@@ -35,7 +35,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +44,7 @@ from pb_app.extensions import db
 from pb_app.ledger import ChainCheck, Link, canonical_json, genesis_hash, link_hash, verify_chain
 from pb_app.models import Ballot, ChainHead, Channel, Participation, Round, Voter
 from pb_app.phases import Phase
-from pb_app.services.codes import ALPHABET, find_code, normalise_code
+from pb_app.services.codes import ALPHABET, find_code, normalise_code, participation_of
 from pb_app.services.elections import election_for_round
 from pb_app.services.rounds import round_phase
 from pb_app.services.voting_errors import (
@@ -173,16 +173,7 @@ def _ensure_chain_head(round_: Round) -> None:
 def _existing_participation(
     round_id: int, voter_id: int | None, code_id: int | None
 ) -> Participation | None:
-    conditions = []
-    if code_id is not None:
-        conditions.append(Participation.voter_code_id == code_id)
-    if voter_id is not None:
-        conditions.append(Participation.voter_id == voter_id)
-    if not conditions:
-        return None
-    return db.session.scalars(
-        select(Participation).where(Participation.round_id == round_id, or_(*conditions))
-    ).first()
+    return participation_of(round_id, voter_id=voter_id, code_id=code_id)
 
 
 def _last_ballot_with_tag(round_id: int, tag: str) -> Ballot | None:
@@ -294,6 +285,8 @@ def _cast_once(
         code_row = find_code(round_, code) if code is not None else None
         if code_row is not None:
             code_id = code_row.id
+            # A code bound to a checked person votes as that person, so the (round, voter)
+            # constraint also stops them voting again by registering or at a desk.
             person = code_row.voter_id
         if voter_id is not None and person is None:
             voter = db.session.get(Voter, voter_id)
@@ -305,7 +298,7 @@ def _cast_once(
         tag: str | None = None
         if existing is not None:
             if not allow_change:
-                raise AlreadyVoted(existing.channel, existing.at)
+                raise AlreadyVoted(existing.channel, existing.at, existing.venue)
             tag = change_tag(round_id, existing.id)
             previous = _last_ballot_with_tag(round_id, tag)
             supersedes = previous.seq if previous is not None else None
@@ -364,7 +357,7 @@ def _cast_once(
         # Another request for the same person won the race, or a random value clashed.
         existing = _existing_participation(round_id, person, code_id)
         if existing is not None and not allow_change:
-            raise AlreadyVoted(existing.channel, existing.at) from None
+            raise AlreadyVoted(existing.channel, existing.at, existing.venue) from None
         raise _Clash() from None
     except BaseException:
         db.session.rollback()

@@ -19,6 +19,7 @@ from pb_app.models import Channel, Round
 from pb_app.models._base import utcnow
 from pb_app.services import codes, elections, voting
 from pb_app.services.rounds import round_phase
+from pb_app.services.voting_errors import CodeWithdrawn
 from pb_app.tally.election import Ballot
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -227,6 +228,9 @@ def cast(slug: str) -> JsonReply:
     try:
         codes.check_code(found, code)
         result = voting.cast_ballot(found.id, ballot, code=code, channel=Channel.API, now=now)
+    except CodeWithdrawn as withdrawn:
+        # A real code, not a guess: not counted towards the guessing limit.
+        return error(410, "Voter code withdrawn", [str(withdrawn)])
     except voting.CodeInvalid as invalid:
         g.code_failed = True
         return error(401, "Voter code not recognised", [str(invalid)])

@@ -28,12 +28,14 @@ from pb_app.forms.vote import BallotForm, CodeForm, ConfirmForm, ReceiptForm, Re
 from pb_app.models import Channel, Round
 from pb_app.models._base import utcnow
 from pb_app.phases import Phase
-from pb_app.services import codes, elections, eligibility, voting
+from pb_app.services import codes, elections, eligibility, identity, voting
 from pb_app.services.rounds import list_rounds, round_phase
 from pb_app.services.voting_errors import (
     AlreadyVoted,
     BallotInvalid,
     CodeInvalid,
+    CodeNotBound,
+    CodeWithdrawn,
     NotRegistered,
     VotingClosed,
 )
@@ -92,8 +94,39 @@ def _forget(*keys: str) -> None:
 def start(slug: str) -> str | Response:
     """How to vote, the deadline and the two ways in."""
     round_ = _round(slug)
+    if closed := _not_open(round_):
+        return closed
+    if voted := _already_voted(round_):
+        return voted
     limits = elections.limits_of(round_)
-    return _not_open(round_) or render_template("vote/start.html", round=round_, limits=limits)
+    return render_template("vote/start.html", round=round_, limits=limits)
+
+
+def _voted_page(round_: Round, first: identity.FirstVote | None) -> Response:
+    """The polite "you have already voted" page, saying how and on which day."""
+    _forget(IDENTITY, DRAFT)
+    page = render_template("vote/already_voted.html", round=round_, first=first)
+    return make_response(page)
+
+
+def _already_voted(round_: Round) -> Response | None:
+    """The already-voted page for a person who may not vote again, as soon as we know them."""
+    if round_.allow_ballot_change:
+        return None
+    who = _identity(round_)
+    first = None
+    if who is not None and who.get("voter_id") is not None:
+        first = identity.first_vote(round_.id, voter_id=who["voter_id"])
+    elif who is not None and who.get("code") is not None:
+        try:
+            codes.check_code(round_, who["code"])
+        except AlreadyVoted as already:
+            first = identity.FirstVote.of(already)
+        except CodeInvalid:
+            return None  # explained when the ballot is cast
+    elif current_user.is_authenticated:
+        first = identity.voted_as_user(round_, current_user.id)
+    return _voted_page(round_, first) if first is not None else None
 
 
 @bp.route("/rounds/<slug>/vote/code", methods=["GET", "POST"])
@@ -109,14 +142,22 @@ def enter_code(slug: str) -> str | Response:
     if closed := _not_open(round_):
         return closed
     form = CodeForm()
+    if request.method == "GET" and "code" in request.args:
+        # A slip's QR code opens this page with the code filled in; the voter still presses
+        # Continue, so nothing is submitted by scanning alone.
+        form.code.data = request.args.get("code", "")[:40]
     if form.validate_on_submit():
         code = codes.normalise_code(form.code.data or "")
         try:
             codes.check_code(round_, code)
+        except CodeWithdrawn as withdrawn:
+            form.code.errors.append(str(withdrawn))
+        except CodeNotBound as unbound:
+            form.code.errors.append(str(unbound))
         except CodeInvalid:
             form.code.errors.append(_("That code is not right. Check it and type it again."))
-        except AlreadyVoted:
-            form.code.errors.append(_("That code has already been used to vote."))
+        except AlreadyVoted as already:
+            return _voted_page(round_, identity.FirstVote.of(already))
         else:
             _forget(DRAFT, DONE)
             session[IDENTITY] = {"round": slug, "code": code}
@@ -154,7 +195,7 @@ def register(slug: str) -> str | Response:
         else:
             _forget(DRAFT, DONE)
             session[IDENTITY] = {"round": slug, "voter_id": voter.id}
-            return redirect(url_for("vote.ballot", slug=slug))
+            return _already_voted(round_) or redirect(url_for("vote.ballot", slug=slug))
     return render_template("vote/register.html", round=round_, form=form)
 
 
@@ -246,7 +287,7 @@ def _needs_identity(round_: Round) -> Response | None:
 def ballot(slug: str) -> Response:
     """The ballot: choose projects; "Update" recomputes the total without JavaScript."""
     round_ = _round(slug)
-    if refused := _needs_identity(round_):
+    if refused := _needs_identity(round_) or _already_voted(round_):
         return refused
     sheet = _sheet(round_)
     if request.method == "GET":
@@ -267,13 +308,13 @@ def ballot(slug: str) -> Response:
 
 def _cast(round_: Round, sheet: _Sheet, kept: Ballot) -> Response:
     """Cast the confirmed ballot, forget who cast it, and go to the confirmation (or explain)."""
-    identity = _identity(round_) or {}
+    who = _identity(round_) or {}
     try:
         result = voting.cast_ballot(
             round_.id,
             kept,
-            voter_id=identity.get("voter_id"),
-            code=identity.get("code"),
+            voter_id=who.get("voter_id"),
+            code=who.get("code"),
             channel=Channel.ONLINE,
             excluded=sheet.excluded,
             now=utcnow(),
@@ -283,9 +324,12 @@ def _cast(round_: Round, sheet: _Sheet, kept: Ballot) -> Response:
     except BallotInvalid:
         flash(_("Your ballot needs changing before it can be cast."), "error")
         return redirect(url_for("vote.ballot", slug=round_.slug))
-    except AlreadyVoted:
+    except AlreadyVoted as already:
+        return _voted_page(round_, identity.FirstVote.of(already))
+    except CodeWithdrawn as withdrawn:
         _forget(IDENTITY, DRAFT)
-        return make_response(render_template("vote/already_voted.html", round=round_))
+        flash(str(withdrawn), "error")
+        return redirect(url_for("vote.enter_code", slug=round_.slug))
     except (CodeInvalid, NotRegistered):
         _forget(IDENTITY, DRAFT)
         flash(_("We could not check who you are. Use your voter code or register again."), "error")
