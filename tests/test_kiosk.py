@@ -236,7 +236,7 @@ def test_an_assisted_vote_records_the_volunteer_never_the_voter(
     # The same person again, at the desk: refused, with how and when they voted.
     again = _desk(kiosk_client, volunteer, assisted=False)
     assert again.status_code == 422
-    assert "This person has already voted in this round (at a voting point" in again.text
+    assert "This person has already voted at a voting point (" in again.text
     assert ballot_count(voting_round.id) == 1
 
 

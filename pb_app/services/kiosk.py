@@ -16,7 +16,7 @@ import secrets
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -33,13 +33,11 @@ from pb_app.models import (
     Role,
     Round,
     User,
-    Voter,
 )
 from pb_app.passwords import DUMMY_HASH, hash_password, verify_password
-from pb_app.services import ServiceError, audit, eligibility
+from pb_app.services import ServiceError, audit
 from pb_app.services.accounts import find_user
 from pb_app.services.voting import CastResult, cast_ballot
-from pb_app.services.voting_errors import AlreadyVoted
 from pb_app.tally.election import Ballot as TallyBallot
 
 PIN_MIN, PIN_MAX = 6, 12
@@ -233,58 +231,6 @@ def check_staff(kiosk: Kiosk, email: str, password: str, *, ip: str | None = Non
             "Those are not the email address and password of a volunteer or officer."
         )
     return user
-
-
-def voter_from_desk_registration(
-    round_: Round,
-    *,
-    full_name: str,
-    postcode: str,
-    date_of_birth: date,
-    staff: User,
-    today: date,
-) -> Voter:
-    """The Voter a desk-checked person votes as: found by identity, or registered now.
-
-    A stand-in for ``services.identity.desk_check`` (``staff`` is kept for its signature).
-    Raises NotEligible, or AlreadyVoted with the channel and date of the first vote.
-    """
-    problems = eligibility.eligibility_problems(
-        round_, postcode=postcode, date_of_birth=date_of_birth, basis="lives", today=today
-    )
-    if not full_name.strip():
-        problems.insert(0, "Enter the voter's full name.")
-    if problems:
-        raise eligibility.NotEligible(problems)
-    normal = eligibility.normalise_postcode(postcode)
-    assert normal is not None
-    key = eligibility.identity_key(round_.id, full_name, normal, date_of_birth)
-    voter = db.session.scalars(
-        select(Voter).where(Voter.round_id == round_.id, Voter.identity_key == key)
-    ).first()
-    if voter is None:
-        try:
-            voter = eligibility.register_voter(
-                round_,
-                full_name=full_name,
-                postcode=normal,
-                date_of_birth=date_of_birth,
-                basis="lives",
-                today=today,
-            )
-        except eligibility.AlreadyRegistered:
-            # Registered by someone else a moment ago: use that record.
-            voter = db.session.scalars(
-                select(Voter).where(Voter.round_id == round_.id, Voter.identity_key == key)
-            ).one()
-    voted = db.session.scalars(
-        select(Participation).where(
-            Participation.round_id == round_.id, Participation.voter_id == voter.id
-        )
-    ).first()
-    if voted is not None and not round_.allow_ballot_change:
-        raise AlreadyVoted(voted.channel, voted.at)
-    return voter
 
 
 def cast_kiosk_ballot(

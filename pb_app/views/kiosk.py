@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import (
@@ -42,7 +42,7 @@ from pb_app.forms.vote import BallotForm, ConfirmForm
 from pb_app.models import Bid, Kiosk, Role, Round, User
 from pb_app.models._base import utcnow
 from pb_app.phases import Phase
-from pb_app.services import codes, elections, eligibility, round_setup
+from pb_app.services import codes, elections, eligibility, identity, round_setup
 from pb_app.services import kiosk as kiosks
 from pb_app.services.rounds import round_phase
 from pb_app.services.voting_errors import (
@@ -272,23 +272,32 @@ def desk_check() -> Response:
                 form.staff_password.data or "",
                 ip=request.remote_addr,
             )
-            voter = kiosks.voter_from_desk_registration(
-                round_,
+            checked = identity.desk_check(
+                round_.id,
                 full_name=form.full_name.data or "",
                 postcode=form.postcode.data or "",
                 date_of_birth=form.date_of_birth,
-                staff=staff,
-                today=date.today(),  # noqa: DTZ011 - ages are counted in local dates
+                officer=staff,
+                now=utcnow(),
             )
         except kiosks.StaffCheckFailed as failed:
             form.staff_email.errors.append(str(failed))
         except eligibility.NotEligible as error:
             problems = error.problems
         except AlreadyVoted as voted:
-            problems = [str(voted).replace("You have", "This person has")]
+            problems = [
+                _(
+                    "This person has already voted %(first)s.",
+                    first=identity.FirstVote.of(voted).words,
+                )
+            ]
+        except VotingClosed as closed:
+            problems = [str(closed)]
         else:
             assisted = bool(form.assisted.data)
-            return _start_voter(kiosk, voter_id=voter.id, assisted=assisted, volunteer_id=staff.id)
+            return _start_voter(
+                kiosk, voter_id=checked.voter_id, assisted=assisted, volunteer_id=staff.id
+            )
     status = 422 if form.errors or problems else 200
     return _render("kiosk/desk.html", status, round=round_, form=form, problems=problems)
 
