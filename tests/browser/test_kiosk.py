@@ -231,7 +231,8 @@ def test_decision_day_at_a_kiosk_and_on_paper(
         online.goto(f"/rounds/{slug}/vote/code")
         online.get_by_label("Voter code").fill(scanned)
         submit_and_wait(online, "Continue")
-        expect(online.locator(".error-summary")).to_contain_text("already been used")
+        expect(online.locator("h1")).to_have_text("You have already voted")
+        expect(online.locator("main")).to_contain_text("you voted at a voting point")
         # So is the person whose identity was checked at the desk.
         online.goto(f"/rounds/{slug}/vote/register")
         online.get_by_label("Full name").fill(voter_name)
