@@ -8,9 +8,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import FileStorage
-from wtforms import IntegerField, RadioField, StringField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from pb_app.forms.auth import strip
 from pb_app.forms.vote import RegisterVoterForm
@@ -67,6 +67,14 @@ class IssueCodesForm(FlaskForm):
         ),
     )
     purpose = _purpose()
+    ward = SelectField(
+        _l("Ward (optional)"),
+        choices=[],
+        validators=[Optional()],
+        description=_l(
+            "If these codes go to one ward (postal packs), their votes count in its turnout."
+        ),
+    )
 
 
 class PeopleCodesForm(FlaskForm):

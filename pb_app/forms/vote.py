@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, Field, RadioField, StringField, TelField
+from wtforms import EmailField, Field, RadioField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Email, InputRequired, Length, Optional, ValidationError
 
@@ -52,6 +52,12 @@ class RegisterVoterForm(FlaskForm):
         ],
         default="lives",
         validators=[Optional()],
+    )
+    ward = SelectField(
+        _l("Which ward do you live in? (optional)"),
+        choices=[],
+        validators=[Optional()],
+        description=_l("Only used to count how many people voted in each ward."),
     )
     email = EmailField(
         _l("Email address (optional)"),

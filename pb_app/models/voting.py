@@ -47,6 +47,8 @@ class Voter(Model):
     postcode: Mapped[str] = mapped_column(String(10))
     date_of_birth: Mapped[date] = mapped_column(Date)
     basis: Mapped[str] = mapped_column(String(20), default="lives")  # lives, works, studies
+    # The ward the person says they live in (optional): only for turnout by ward.
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id", ondelete="SET NULL"))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     flagged_reason: Mapped[str | None] = mapped_column(Text)
@@ -64,6 +66,8 @@ class CodeBatch(Model):
     purpose: Mapped[str] = mapped_column(String(20), default="event")  # event, postal, paper
     count: Mapped[int] = mapped_column(Integer)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Postal packs go out ward by ward: their votes then count in that ward's turnout.
+    ward_id: Mapped[int | None] = mapped_column(ForeignKey("wards.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at_column()
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     void_reason: Mapped[str | None] = mapped_column(Text)

@@ -29,6 +29,7 @@ from pb_app.extensions import db
 from pb_app.models import CodeBatch, CodeMode, Participation, Round, User, Voter, VoterCode
 from pb_app.services import ServiceError, audit
 from pb_app.services.eligibility import eligibility_problems, identity_key, normalise_postcode
+from pb_app.services.rounds import ward_in_round
 from pb_app.services.voting_errors import (
     AlreadyVoted,
     CodeInvalid,
@@ -151,9 +152,18 @@ def is_well_formed(code: str) -> bool:
 
 
 def issue_codes(
-    round_: Round, *, count: int, label: str, purpose: str = "event", actor: User | None
+    round_: Round,
+    *,
+    count: int,
+    label: str,
+    purpose: str = "event",
+    actor: User | None,
+    ward_id: int | None = None,
 ) -> list[str]:
-    """Issue a batch of ``count`` codes for the round; return them grouped, to print once."""
+    """Issue a batch of ``count`` codes for the round; return them grouped, to print once.
+
+    ``ward_id`` marks a batch sent to one ward (postal packs), for turnout by ward.
+    """
     if not 1 <= count <= MAX_BATCH:
         raise CodesRefused(f"Issue between 1 and {MAX_BATCH:,} codes at a time, not {count}.")
     if purpose not in PURPOSES:
@@ -174,6 +184,7 @@ def issue_codes(
         purpose=purpose,
         count=count,
         created_by_id=getattr(actor, "id", None),
+        ward_id=ward_in_round(round_, ward_id),
     )
     db.session.add(batch)
     db.session.flush()

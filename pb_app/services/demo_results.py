@@ -33,6 +33,7 @@ from pb_app.tally.election import Ballot
 PAST_SLUG = "ageing-better-2025"
 VOTERS = 412
 WARDS = ("Dalston", "Hackney Downs", "Homerton")
+WARD_PACKS = (163, 141, 108)  # of the 412 voters
 
 # (title, group, ward, [(line, pounds)], how many voters like it, 0–1)
 PAST_BIDS: tuple[tuple[str, str, int, tuple[tuple[str, int], ...], float], ...] = (
@@ -193,7 +194,18 @@ def create_past_round(officer: User, funder: User, funder_password: str, now: da
     bids = db.session.scalars(select(Bid).where(Bid.round_id == round_.id).order_by(Bid.ref)).all()
     costs = {bid.ref: bid.amount_pence for bid in bids}
     liked = {bid.ref: entry[4] for bid, entry in zip(bids, PAST_BIDS, strict=True)}
-    codes = issue_codes(round_, count=VOTERS, label="Postal packs", purpose="postal", actor=officer)
+    codes = [  # postal packs went out ward by ward, so turnout by ward can be shown
+        code
+        for ward, count in zip(round_.wards, WARD_PACKS, strict=True)
+        for code in issue_codes(
+            round_,
+            count=count,
+            label=f"Postal packs, {ward.name}",
+            purpose="postal",
+            actor=officer,
+            ward_id=ward.id,
+        )
+    ]
     rng = random.Random(2025)  # noqa: S311 - the same made-up voters every time, not a secret
     channels = (Channel.ONLINE, Channel.ONLINE, Channel.ONLINE, Channel.KIOSK, Channel.PAPER)
     for number, code in enumerate(codes):

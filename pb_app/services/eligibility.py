@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from pb_app.extensions import db
 from pb_app.models import EligiblePostcode, Round, User, Voter
 from pb_app.services import ServiceError, audit
+from pb_app.services.rounds import ward_in_round
 
 # The shape of a UK postcode (outward code, then inward code), as the Royal Mail defines it,
 # plus the one historic exception GIR 0AA (Girobank).
@@ -178,6 +179,7 @@ def register_voter(
     email: str | None = None,
     phone: str | None = None,
     user: User | None = None,
+    ward_id: int | None = None,
     today: date,
 ) -> Voter:
     """Register an eligible person once per round; a second registration is refused and flagged."""
@@ -214,6 +216,7 @@ def register_voter(
         basis=basis,
         email=email or None,
         phone=phone or None,
+        ward_id=ward_in_round(round_, ward_id),
     )
     db.session.add(voter)
     try:

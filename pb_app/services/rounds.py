@@ -37,6 +37,16 @@ def timeline_of(round_: Round) -> Timeline:
     )
 
 
+def ward_in_round(round_: Round, ward_id: int | None) -> int | None:
+    """``ward_id`` if it is one of the round's wards, else None (an unknown ward is not kept)."""
+    return ward_id if ward_id is not None and ward_id in {w.id for w in round_.wards} else None
+
+
+def ward_choices(round_: Round, blank: str) -> list[tuple[str, str]]:
+    """The round's wards for a select, after a first "don't know" choice labelled ``blank``."""
+    return [("", blank), *((str(w.id), w.name) for w in round_.wards)]
+
+
 def round_phase(round_: Round, now: datetime) -> Phase:
     """The round's phase at ``now``."""
     return phase_at(timeline_of(round_), now)

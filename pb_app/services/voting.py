@@ -42,7 +42,16 @@ from sqlalchemy.exc import IntegrityError
 
 from pb_app.extensions import db
 from pb_app.ledger import ChainCheck, Link, canonical_json, genesis_hash, link_hash, verify_chain
-from pb_app.models import Ballot, ChainHead, Channel, Participation, Round, Voter
+from pb_app.models import (
+    Ballot,
+    ChainHead,
+    Channel,
+    CodeBatch,
+    Participation,
+    Round,
+    Voter,
+    VoterCode,
+)
 from pb_app.phases import Phase
 from pb_app.services.codes import ALPHABET, find_code, normalise_code, participation_of
 from pb_app.services.elections import election_for_round
@@ -174,6 +183,15 @@ def _existing_participation(
     round_id: int, voter_id: int | None, code_id: int | None
 ) -> Participation | None:
     return participation_of(round_id, voter_id=voter_id, code_id=code_id)
+
+
+def _ward_of(voter_id: int | None, code: VoterCode | None) -> int | None:
+    """The ward turnout counts this vote in: the voter's own answer, else the code batch's."""
+    voter = db.session.get(Voter, voter_id) if voter_id is not None else None
+    if voter is not None and voter.ward_id is not None:
+        return voter.ward_id
+    batch = db.session.get(CodeBatch, code.batch_id) if code and code.batch_id else None
+    return batch.ward_id if batch is not None else None
 
 
 def _last_ballot_with_tag(round_id: int, tag: str) -> Ballot | None:
@@ -311,6 +329,7 @@ def _cast_once(
                 voter_code_id=code_id,
                 channel=str(channel),
                 venue=venue,
+                ward_id=_ward_of(person, code_row),
                 at=_day(now),
             )
             db.session.add(participation)

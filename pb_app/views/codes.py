@@ -16,6 +16,7 @@ from pb_app.forms.codes import CheckPersonForm, IssueCodesForm, PeopleCodesForm,
 from pb_app.models import CodeMode, Role, Round, User
 from pb_app.models._base import utcnow
 from pb_app.services import codes, identity, round_setup
+from pb_app.services.rounds import ward_choices
 from pb_app.slips import make_slips
 from pb_app.views.errors import http_error
 
@@ -70,6 +71,7 @@ def issue(round_id: int) -> Response:
     if round_.code_mode == CodeMode.IDENTITY:
         return _issue_for_people(round_)
     form = IssueCodesForm()
+    form.ward.choices = ward_choices(round_, _("Not for one ward"))
     if form.validate_on_submit():
         try:
             issued = codes.issue_codes(
@@ -78,6 +80,7 @@ def issue(round_id: int) -> Response:
                 label=form.label.data or "",
                 purpose=form.purpose.data or "event",
                 actor=_officer(),
+                ward_id=int(form.ward.data) if form.ward.data else None,
             )
         except codes.CodesRefused as refused:
             form.count.errors.append(str(refused))

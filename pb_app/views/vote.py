@@ -29,7 +29,7 @@ from pb_app.models import Channel, Round
 from pb_app.models._base import utcnow
 from pb_app.phases import Phase
 from pb_app.services import codes, elections, eligibility, identity, voting
-from pb_app.services.rounds import list_rounds, round_phase
+from pb_app.services.rounds import list_rounds, round_phase, ward_choices
 from pb_app.services.voting_errors import (
     AlreadyVoted,
     BallotInvalid,
@@ -173,6 +173,7 @@ def register(slug: str) -> str | Response:
     if closed := _not_open(round_):
         return closed
     form = RegisterVoterForm()
+    form.ward.choices = ward_choices(round_, _("I don't know, or I'd rather not say"))
     if form.validate_on_submit() and form.date_of_birth is not None:
         try:
             voter = eligibility.register_voter(
@@ -184,6 +185,7 @@ def register(slug: str) -> str | Response:
                 email=form.email.data or None,
                 phone=form.phone.data or None,
                 user=_user(),
+                ward_id=int(form.ward.data) if form.ward.data else None,
                 today=date.today(),  # noqa: DTZ011 - ages are counted in local dates
             )
         except eligibility.NotEligible as error:
