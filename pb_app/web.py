@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, Response, current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale, gettext
+from flask_login import current_user
 
+from pb_app.access import has_role
+from pb_app.models import Role
 from pb_app.phases import Phase
 
 # Content-Security-Policy: no inline script, no plugins, no framing, no <base> hijack.
@@ -79,6 +82,8 @@ def template_globals() -> dict[str, object]:
         "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in codes],
         "current_locale": lambda: str(get_locale() or "en"),
         "format_datetime": format_datetime,
+        # The header's link to the staff pages, for the roles that may open them.
+        "staff_link": has_role(current_user, Role.OFFICER, Role.FUNDER),
     }
 
 
