@@ -261,3 +261,51 @@ def test_a_paper_ballots_code_cannot_vote_online_or_at_a_kiosk(
     assert kiosk.status_code == 422
     assert "That code belongs to a paper ballot" in kiosk.text
     assert ballot_count(voting_round.id) == 0
+
+
+def test_paper_ballots_from_the_box_are_keyed_after_close_until_certification(
+    client: FlaskClient,
+    officer: User,
+    voting_round: Round,
+    make_user: Callable[..., User],
+) -> None:
+    from pb_app.models._base import utcnow
+    from pb_app.services import results
+    from pb_app.services.codes import issue_codes
+    from pb_app.services.voting_errors import VotingClosed
+    from pb_app.tally.election import Ballot as TallyBallot
+    from tests.results_helpers import PASSWORD
+
+    (serial, code), (late_serial, late_code) = _print(client, voting_round)
+    online = issue_codes(voting_round, count=1, label="Online", actor=None)[0]
+    choice = refs(voting_round)[0]
+    results.close_voting(voting_round.id, actor=officer, now=utcnow())
+    refused = post_form(
+        client, f"/staff/rounds/{voting_round.id}/paper", {"venue": "Hall", "count": "1"}
+    )
+    assert "no more paper ballots can be printed" in refused.text
+    with pytest.raises(VotingClosed):  # online voting stays closed
+        voting.cast_ballot(
+            voting_round.id,
+            TallyBallot((choice,)),
+            code=online,
+            channel=voting.Channel.ONLINE,
+            now=utcnow(),
+        )
+    _key(client, voting_round, serial, code, [choice])
+    assert "both entries agree" in _key(client, voting_round, serial, code, [choice])
+    assert ballot_count(voting_round.id) == 1
+    snapshot = results.count_round(voting_round.id, actor=officer, now=utcnow())
+    assert snapshot.ballots_counted == 1
+    funder = make_user(Role.FUNDER, password=PASSWORD)
+    results.certify(
+        voting_round.id, funder=funder, password=PASSWORD, statement="Checked.", now=utcnow()
+    )
+    _key(client, voting_round, late_serial, late_code, [choice])
+    late = post_form(
+        client,
+        f"/staff/rounds/{voting_round.id}/paper/key",
+        {"serial": late_serial, "code": late_code, "project": [choice]},
+    )
+    assert "closed" in late.text
+    assert ballot_count(voting_round.id) == 1

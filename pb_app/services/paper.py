@@ -19,8 +19,10 @@ from sqlalchemy.exc import IntegrityError
 from pb_app.extensions import db
 from pb_app.ledger import canonical_json
 from pb_app.models import Channel, PaperBallot, PaperEntry, Round, User, VoterCode
+from pb_app.phases import Phase
 from pb_app.services import ServiceError, audit, codes
 from pb_app.services.elections import election_for_round
+from pb_app.services.rounds import round_phase
 from pb_app.services.voting import cast_ballot
 from pb_app.services.voting_errors import AlreadyVoted, BallotInvalid, CodeInvalid
 from pb_app.tally.ballots import normalise_ballot, validate_ballot
@@ -53,13 +55,17 @@ class KeyOutcome:
     receipt: str | None = None
 
 
-def create_slips(round_: Round, *, count: int, venue: str, actor: User) -> list[Slip]:
+def create_slips(
+    round_: Round, *, count: int, venue: str, actor: User, now: datetime
+) -> list[Slip]:
     """Issue ``count`` numbered paper slips for an event, each with a new one-time code."""
     venue = " ".join(venue.split())
     if not venue or len(venue) > 120:
         raise PaperRefused("Enter the event's venue, up to 120 characters.")
     if not 1 <= count <= MAX_SLIPS:
         raise PaperRefused(f"Print between 1 and {MAX_SLIPS} paper ballots at a time.")
+    if round_phase(round_, now) not in (Phase.SETUP, Phase.BIDS, Phase.REVIEW, Phase.VOTING):
+        raise PaperRefused("Voting has closed, so no more paper ballots can be printed.")
     issued = codes.issue_codes(
         round_, count=count, label=f"Paper ballots: {venue}", purpose="paper", actor=actor
     )

@@ -121,6 +121,14 @@ def closed_message(round_: Round, now: datetime) -> str | None:
     return "Voting in this round has closed."
 
 
+def _closed_to(round_: Round, channel: Channel, now: datetime) -> str | None:
+    """Why the round takes no ballot by ``channel`` now. Paper ballots were cast in the box
+    before voting closed, so staff may still key them in until the result is certified."""
+    if channel == Channel.PAPER and round_phase(round_, now) is Phase.COUNTING:
+        return None
+    return closed_message(round_, now)
+
+
 def _day(moment: datetime) -> datetime:
     # Only the day is kept where a time could be matched against the order of the ballot log.
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -261,7 +269,7 @@ def _cast_once(
         raise VotingClosed("There is no such round.")
     if code is None and voter_id is None:
         raise CodeInvalid("Enter your voter code, or register, to vote.")
-    message = closed_message(round_, now)
+    message = _closed_to(round_, channel, now)
     if message is not None:
         raise VotingClosed(message)
     election = election_for_round(round_)
@@ -297,7 +305,7 @@ def _cast_once(
         # officer may have closed voting while this request waited for the lock.
         round_ = db.session.get(Round, round_id, populate_existing=True)
         assert round_ is not None
-        message = closed_message(round_, now)
+        message = _closed_to(round_, channel, now)
         if message is not None:
             raise VotingClosed(message)
         code_row = find_code(round_, code) if code is not None else None

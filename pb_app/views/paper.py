@@ -70,7 +70,11 @@ def slips(round_id: int) -> str | Response:
     if form.validate_on_submit():
         try:
             printed = papers.create_slips(
-                round_, count=form.count.data or 0, venue=form.venue.data or "", actor=_me()
+                round_,
+                count=form.count.data or 0,
+                venue=form.venue.data or "",
+                actor=_me(),
+                now=utcnow(),
             )
         except papers.PaperRefused as refused:
             form.count.errors.append(str(refused))
