@@ -53,7 +53,7 @@ from pb_app.services.voting_errors import (
     VotingClosed,
 )
 from pb_app.tally.election import Ballot
-from pb_app.views.vote import _problems, _Sheet  # the phone flow's ballot sheet, reused as is
+from pb_app.views.ballot_sheet import BallotSheet, ballot_problems
 
 bp = Blueprint("kiosk", __name__)
 
@@ -302,13 +302,13 @@ def desk_check() -> Response:
     return _render("kiosk/desk.html", status, round=round_, form=form, problems=problems)
 
 
-def _sheet(round_: Round) -> _Sheet:
+def _sheet(round_: Round) -> BallotSheet:
     cards = [
         replace(card, url=url_for("kiosk.project", ref=card.ref))
         for card in elections.projects_for_ballot(round_)
     ]
     ranks = ballot_forms.rank_positions(round_.max_length, len(cards))
-    return _Sheet(round_.ballot_kind, cards, set(), ranks)
+    return BallotSheet(round_.ballot_kind, cards, set(), ranks)
 
 
 def _needs_voter() -> tuple[Kiosk, Round, dict[str, Any]] | Response:
@@ -325,7 +325,7 @@ def _draft() -> Ballot | None:
     return ballot_forms.ballot_from_session(session.get(DRAFT))
 
 
-def _ballot_page(round_: Round, sheet: _Sheet, values: Any, problems: Any) -> Response:
+def _ballot_page(round_: Round, sheet: BallotSheet, values: Any, problems: Any) -> Response:
     return _render(
         "vote/ballot.html",
         round=round_,
@@ -357,7 +357,7 @@ def ballot() -> Response:
     if "update" in request.form:
         return _ballot_page(round_, sheet, values, [])
     draft = sheet.read(values)
-    if problems := _problems(round_, sheet, draft):
+    if problems := ballot_problems(round_, sheet, draft):
         response = _ballot_page(round_, sheet, values, problems)
         response.status_code = 422
         return response

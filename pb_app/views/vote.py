@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -39,8 +38,8 @@ from pb_app.services.voting_errors import (
     NotRegistered,
     VotingClosed,
 )
-from pb_app.tally.ballots import validate_ballot
 from pb_app.tally.election import Ballot
+from pb_app.views.ballot_sheet import BallotSheet, ballot_problems
 
 bp = Blueprint("vote", __name__)
 
@@ -201,40 +200,16 @@ def register(slug: str) -> str | Response:
     return render_template("vote/register.html", round=round_, form=form)
 
 
-@dataclass(frozen=True)
-class _Sheet:
-    """The ballot as this voter sees it: the projects, those they may not choose, the layout."""
-
-    kind: str
-    cards: list[elections.ProjectCard]
-    excluded: set[str]
-    ranks: int
-
-    @property
-    def names(self) -> dict[str, str]:
-        """Project titles by ref."""
-        return {card.ref: card.title for card in self.cards}
-
-    @property
-    def costs(self) -> dict[str, int]:
-        """Project costs in pence by ref."""
-        return {card.ref: card.cost_pence for card in self.cards}
-
-    def read(self, values: Any) -> ballot_forms.Draft:
-        """The ballot in these form values."""
-        return ballot_forms.ballot_from_form(self.kind, values, self.cards, ranks=self.ranks)
-
-
-def _sheet(round_: Round) -> _Sheet:
+def _sheet(round_: Round) -> BallotSheet:
     cards = list(elections.projects_for_ballot(round_))
     excluded = set(elections.excluded_refs(round_, _user()))
     choosable = len([card for card in cards if card.ref not in excluded])
     ranks = ballot_forms.rank_positions(round_.max_length, choosable)
-    return _Sheet(round_.ballot_kind, cards, excluded, ranks)
+    return BallotSheet(round_.ballot_kind, cards, excluded, ranks)
 
 
 def _ballot_page(
-    round_: Round, sheet: _Sheet, values: Any, problems: list[tuple[str, str]]
+    round_: Round, sheet: BallotSheet, values: Any, problems: list[tuple[str, str]]
 ) -> Response:
     page = render_template(
         "vote/ballot.html",
@@ -248,31 +223,6 @@ def _ballot_page(
         problems=problems,
     )
     return make_response(page)
-
-
-def _problems(round_: Round, sheet: _Sheet, draft: ballot_forms.Draft) -> list[tuple[str, str]]:
-    """Every problem with the ballot as (field id, message), for the error summary."""
-    field_for = ballot_forms.field_ids(sheet.kind, sheet.cards, sheet.ranks)
-    found = [
-        (
-            field_for(entry.ref),
-            _("Enter a whole number for '%(name)s', like 3; '%(value)s' is not one.")
-            % {"name": sheet.names.get(entry.ref, entry.ref), "value": entry.value},
-        )
-        for entry in draft.entry_problems
-    ]
-    election = elections.election_for_round(round_)
-    problems = validate_ballot(
-        election.ballot_type,
-        draft.ballot,
-        election.projects,
-        election.limits,
-        excluded=sheet.excluded,
-        unit=election.unit,
-        currency=election.currency,
-    )
-    found.extend((field_for(problem.project_id), problem.message) for problem in problems)
-    return found
 
 
 def _needs_identity(round_: Round) -> Response | None:
@@ -302,13 +252,13 @@ def ballot(slug: str) -> Response:
     if "update" in request.form:
         return _ballot_page(round_, sheet, values, [])
     draft = sheet.read(values)
-    if problems := _problems(round_, sheet, draft):
+    if problems := ballot_problems(round_, sheet, draft):
         return _ballot_page(round_, sheet, values, problems)
     session[DRAFT] = {"round": slug, "ballot": ballot_forms.ballot_to_session(draft.ballot)}
     return redirect(url_for("vote.check_answers", slug=slug))
 
 
-def _cast(round_: Round, sheet: _Sheet, kept: Ballot) -> Response:
+def _cast(round_: Round, sheet: BallotSheet, kept: Ballot) -> Response:
     """Cast the confirmed ballot, forget who cast it, and go to the confirmation (or explain)."""
     who = _identity(round_) or {}
     try:
