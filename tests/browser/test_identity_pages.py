@@ -76,8 +76,11 @@ def test_officer_issues_codes_for_checked_people_prints_and_voids_them(
     assert page.locator(".slip svg.slip__qr").first.is_visible()
     page.emulate_media(media="screen")
 
-    page.get_by_role("link", name="Back to voter codes").click()
-    page.get_by_role("link", name="Withdraw – Members' postal packs").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Back to voter codes").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Withdraw – Members' postal packs").click()
+    page.wait_for_load_state("load")
     assert_accessible(page)
     submit_and_wait(page, "Withdraw these codes")  # no reason: an error
     assert page.get_by_text("Say why the codes are being withdrawn").first.is_visible()
@@ -98,7 +101,8 @@ def test_officer_checks_a_person(
     officer = demo_accounts["officer"]
     sign_in(page, officer.email, officer.password)
     page.goto(f"/staff/rounds/{round_id}/codes")
-    page.get_by_role("link", name="Check whether a person has voted").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Check whether a person has voted").click()
     assert_accessible(page)
     submit_and_wait(page, "Check")
     assert page.get_by_text("Enter the person's full name").first.is_visible()

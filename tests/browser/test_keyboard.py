@@ -165,7 +165,7 @@ def _walk_focus(page: Page) -> set[str]:
     page.evaluate(_REMEMBER_UNFOCUSED)
     seen: list[str] = []
     kinds: set[str] = set()
-    for _ in range(60):
+    for _ in range(300):  # the shared server's home page lists every test's rounds
         page.keyboard.press("Tab")
         focused = page.evaluate(_FOCUSED_NOW)
         if focused is None or focused["html"] in seen:
