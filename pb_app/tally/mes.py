@@ -147,8 +147,74 @@ def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
 
 
 # Supporters of one project who share a budget class and a utility value:
-# (budget numerator over D, value, number of voters, key = class · span + value − 1).
-_Group = tuple[int, int, int, int]
+# (budget numerator over D, value, number of voters, key = class · span + value − 1,
+#  budget slope numerator over S: how the budget grows per Add1 iteration, see _Horizon).
+_Group = tuple[int, int, int, int, int]
+
+
+class _Horizon:
+    """How many more Add1 iterations provably give the same outcome as this run.
+
+    Within one run every budget is an affine function of the iteration count ``t`` (the
+    endowment grows by one step per iteration): it starts at ``e + t·step``, and while the
+    same projects are bought with the same supporters paying in full, every price and every
+    budget left stays affine in ``t``. The run records each comparison that decided anything —
+    which supporters of a winner pay in full, that every other project's price (or a lower
+    bound on it) stays above the winner's, that a project its supporters could not pay for
+    stays out of reach — as "this affine quantity keeps its sign". The smallest ``t`` at which
+    one of them could flip bounds the stretch of iterations with the very same outcome, so
+    Add1 may jump there without running the iterations in between.
+    """
+
+    __slots__ = ("denominator", "inclusive", "numerator")
+
+    def __init__(self) -> None:
+        self.numerator: int | None = None  # the limit numerator / denominator, None: no limit
+        self.denominator = 1
+        self.inclusive = True  # whether the outcome still holds at the limit itself
+
+    def keep_sign(
+        self, value: int, value_den: int, slope: int, slope_den: int, *, strict: bool
+    ) -> None:
+        """Record that ``value/value_den + t · slope/slope_den`` keeps its sign (value ≥ 0)."""
+        if slope >= 0:
+            return  # it grows: the sign never flips for larger t
+        # root t = (value / value_den) / (−slope / slope_den)
+        numerator = value * slope_den
+        denominator = -slope * value_den
+        if self.numerator is not None:
+            left = numerator * self.denominator
+            right = self.numerator * denominator
+            if left > right or (left == right and (not strict or not self.inclusive)):
+                return
+        self.numerator, self.denominator, self.inclusive = numerator, denominator, not strict
+
+    def keep_above(
+        self,
+        high: Fraction,
+        high_slope: Fraction,
+        low: Fraction,
+        low_slope: Fraction,
+        *,
+        strict: bool,
+    ) -> None:
+        """Record that ``high + t·high_slope`` stays above ``low + t·low_slope`` (or level)."""
+        gap = high - low
+        slope = high_slope - low_slope
+        if slope >= 0:
+            return
+        self.keep_sign(
+            gap.numerator, gap.denominator, slope.numerator, slope.denominator, strict=strict
+        )
+
+    def advance(self) -> int | None:
+        """Iterations to the next one that may differ (≥ 1); None if none ever does."""
+        if self.numerator is None:
+            return None
+        whole, rest = divmod(self.numerator, self.denominator)
+        if self.inclusive:
+            return whole + 1
+        return max(1, whole + (1 if rest else 0))
 
 
 @dataclass
@@ -157,6 +223,9 @@ class _Price:
     pi: Fraction  # price per unit of value (= rho · kappa): what a full payer pays per value
     groups: list[_Group]  # supporters with money, poorest first (by budget ÷ value)
     poor: int  # the first ``poor`` groups pay all they have
+    # How rho and pi change per Add1 iteration while the same supporters pay in full.
+    rho_slope: Fraction = Fraction(0)
+    pi_slope: Fraction = Fraction(0)
 
 
 @dataclass
@@ -167,6 +236,8 @@ class _Run:
     steps: list[dict[str, Value]] = field(default_factory=list)
     leftover: dict[int, Fraction] = field(default_factory=dict)  # unfunded: supporters' money
     spent: int = 0
+    # Iterations after this one that provably give the same outcome + 1 (None: all of them).
+    advance: int | None = 1
 
 
 class _State:
@@ -174,12 +245,16 @@ class _State:
 
     Class 0 is the empty purse. A purchase moves each group of supporters to a new class, so
     only classes still holding someone (``live``) are rescaled when the denominator grows.
+    Each class also has a slope (numerator over ``slope_denominator``): its growth per Add1
+    iteration, for the horizon (see _Horizon); class 0 is the only one with no money and no slope.
     """
 
-    def __init__(self, voters: _Voters, endowment: int) -> None:
+    def __init__(self, voters: _Voters, endowment: int, step: int) -> None:
         self.voters = voters
         self.denominator = voters.total  # budgets are numerator / denominator minor units
         self.numerators: list[int] = [0, endowment]
+        self.slope_denominator = 1
+        self.slopes: list[int] = [0, step]  # minor units per voter per iteration
         self.population: list[int] = [0, len(voters.ballots)]  # merged ballots per class
         self.live: set[int] = {1}
         self.class_of: IntArray = np.ones(len(voters.ballots), dtype=np.int64)
@@ -193,7 +268,7 @@ class _State:
         return classes * span + (voters.values[project] - 1), span
 
     def groups(self, project: int) -> list[_Group]:
-        """The supporters of ``project`` who still have money, grouped by class and value."""
+        """The supporters of ``project`` who still have money (or gain some), by class and value."""
         voters = self.voters
         members = voters.members[project]
         if members.size == 0:
@@ -202,18 +277,30 @@ class _State:
         counts = _weighted_counts(keys, voters.weight[members])
         present = np.flatnonzero(counts)
         numerators = self.numerators
+        slopes = self.slopes
         groups: list[_Group] = []
         for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
-            numerator = numerators[key // span]
-            if numerator:
-                groups.append((numerator, key % span + 1, weight, key))
+            c = key // span
+            if c:
+                groups.append((numerators[c], key % span + 1, weight, key, slopes[c]))
         return groups
 
-    def price(self, project: int, cost: int) -> _Price | None:
+    def price(self, project: int, cost: int, horizon: _Horizon | None = None) -> _Price | None:
         """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
         groups = self.groups(project)
         scaled_cost = cost * self.denominator
-        if sum(g[0] * g[2] for g in groups) < scaled_cost:
+        total = sum(g[0] * g[2] for g in groups)
+        if total < scaled_cost:
+            if horizon is not None:
+                # Out of reach: it stays so while cost − Σ budgets(t) > 0.
+                growth = sum(g[4] * g[2] for g in groups)
+                horizon.keep_sign(
+                    scaled_cost - total,
+                    self.denominator,
+                    -growth,
+                    self.slope_denominator,
+                    strict=True,
+                )
             return None
         values = {g[1] for g in groups}
         if len(values) > 1:
@@ -224,14 +311,21 @@ class _State:
             groups.sort()
         remaining = sum(g[1] * g[2] for g in groups)
         paid = 0
-        for position, (numerator, value, weight, _) in enumerate(groups):
+        paid_slope = 0
+        kappa = self.voters.kappa[project]
+        for position, (numerator, value, weight, _, slope) in enumerate(groups):
             owed = scaled_cost - paid
             # pabutools: the first supporter (poorest first) who can pay afford·sat is rich,
             # and with them everyone after; before them all pay their whole budget.
             if owed * value <= numerator * remaining:
                 pi = Fraction(owed, self.denominator * remaining)
-                return _Price(pi / self.voters.kappa[project], pi, groups, position)
+                rho = pi / kappa
+                if horizon is None or not paid_slope:
+                    return _Price(rho, pi, groups, position)
+                pi_slope = Fraction(-paid_slope, self.slope_denominator * remaining)
+                return _Price(rho, pi, groups, position, pi_slope / kappa, pi_slope)
             paid += weight * numerator
+            paid_slope += weight * slope
             remaining -= weight * value
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
 
@@ -240,7 +334,9 @@ class _State:
         total = sum(g[0] * g[2] for g in self.groups(project))
         return Fraction(total, self.denominator)
 
-    def buy(self, project: int, price: _Price) -> tuple[int, Fraction]:
+    def buy(
+        self, project: int, price: _Price, horizon: _Horizon | None = None
+    ) -> tuple[int, Fraction]:
         """Charge the supporters; return how many paid and the most one of them paid."""
         pi = price.pi
         factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
@@ -250,24 +346,60 @@ class _State:
                 numerators[c] *= factor
             self.denominator *= factor
         unit_charge = pi.numerator * (self.denominator // pi.denominator)
+        slopes = self.slopes
+        pi_slope = price.pi_slope
+        slope_factor = pi_slope.denominator // math.gcd(
+            self.slope_denominator, pi_slope.denominator
+        )
+        if slope_factor > 1:
+            for c in self.live:
+                slopes[c] *= slope_factor
+            self.slope_denominator *= slope_factor
+        unit_slope = pi_slope.numerator * (self.slope_denominator // pi_slope.denominator)
         keys, span = self._keys(project)
         sizes = np.bincount(keys)  # merged ballots per key (integer counts)
         remap = np.arange(sizes.size, dtype=np.int64) // span
         population, live = self.population, self.live
         payers = 0
         most = 0
-        for numerator, value, weight, key in price.groups:
+        for position, (numerator, value, weight, key, slope) in enumerate(price.groups):
             old = numerator * factor
-            charge = min(old, unit_charge * value)
+            old_slope = slope * slope_factor
+            left = old - unit_charge * value
+            left_slope = old_slope - unit_slope * value
+            if position < price.poor:
+                # Pays all it has, now and (by the check below) at every later t in range.
+                charge, target = old, 0
+                if horizon is not None:
+                    # Stays poor while budget − pi·value ≤ 0.
+                    horizon.keep_sign(
+                        -left,
+                        self.denominator,
+                        -left_slope,
+                        self.slope_denominator,
+                        strict=False,
+                    )
+            else:
+                charge = unit_charge * value
+                if horizon is not None:
+                    # Stays able to pay in full while budget − pi·value ≥ 0.
+                    horizon.keep_sign(
+                        left,
+                        self.denominator,
+                        left_slope,
+                        self.slope_denominator,
+                        strict=False,
+                    )
+                if left == 0 and (horizon is None or left_slope == 0):
+                    target = 0
+                else:
+                    target = len(numerators)
+                    numerators.append(left)
+                    slopes.append(left_slope if horizon is not None else 0)
+                    population.append(0)
+                    live.add(target)
             most = max(most, charge)
             payers += weight
-            if charge == old:
-                target = 0
-            else:
-                target = len(numerators)
-                numerators.append(old - charge)
-                population.append(0)
-                live.add(target)
             size = int(sizes[key])
             population[target] += size
             source = key // span
@@ -288,8 +420,13 @@ class _State:
         mapping[keep] = np.arange(len(keep), dtype=np.int64)
         self.class_of = mapping[self.class_of]
         self.numerators = [self.numerators[c] for c in keep]
+        self.slopes = [self.slopes[c] for c in keep]
         self.population = [self.population[c] for c in keep]
         self.live = set(range(1, len(keep)))
+
+
+# A heap entry: (lower bound on rho now, project, how that bound changes per iteration).
+_Bound = tuple[Fraction, int, Fraction]
 
 
 def _run(
@@ -298,14 +435,21 @@ def _run(
     rank: Mapping[str, int],
     endowment: int,
     explain: bool,
+    step: int = 0,
 ) -> _Run:
-    """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run)."""
+    """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run).
+
+    With a ``step`` (Add1), the run also finds how many further iterations of that step give
+    the same outcome (``_Run.advance``, see _Horizon).
+    """
     costs = [project.cost for project in election.projects]
-    state = _State(voters, endowment)
+    horizon = _Horizon() if step else None
+    state = _State(voters, endowment, step)
     # A project's last price is a lower bound for the rest of the run (budgets only shrink);
     # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
     # keyed by that bound hands out only the projects that could still beat the best price.
-    heap = list(voters.first_bounds)  # already a heap
+    zero = Fraction(0)
+    heap: list[_Bound] = [(bound, p, zero) for bound, p, _ in voters.first_bounds]  # a heap
     run = _Run()
     left = election.budget * voters.total  # the pot, scaled by n like the budgets
     while heap:
@@ -315,8 +459,8 @@ def _run(
         # pabutools breaks at the first project whose bound is above the best price so far;
         # projects whose bound equals it are still examined, so every tie is found.
         while heap and (best is None or heap[0][0] <= best):
-            _, _, p = heapq.heappop(heap)
-            price = state.price(p, costs[p])
+            _, p, _ = heapq.heappop(heap)
+            price = state.price(p, costs[p], horizon)
             if price is None:
                 continue  # its supporters can no longer pay for it in this run
             looked.append((p, price))
@@ -329,9 +473,21 @@ def _run(
         winner, price = min(tied, key=lambda t: rank[election.projects[t[0]].id])
         for p, other in looked:
             if p != winner:
-                heapq.heappush(heap, (other.rho, p, p))
+                heapq.heappush(heap, (other.rho, p, other.rho_slope))
+        if horizon is not None:
+            # Every other project's price (or a lower bound on it) must stay above the
+            # winner's, or level with it where the tie-break still favours the winner.
+            win_rank = rank[election.projects[winner].id]
+            for bound, p, slope in heap:
+                horizon.keep_above(
+                    bound,
+                    slope,
+                    price.rho,
+                    price.rho_slope,
+                    strict=rank[election.projects[p].id] < win_rank,
+                )
         before = left
-        payers, most = state.buy(winner, price)
+        payers, most = state.buy(winner, price, horizon)
         left -= costs[winner] * voters.total
         run.selected.append(winner)
         run.spent += costs[winner]
@@ -350,6 +506,8 @@ def _run(
                     "tied": len(tied),
                 }
             )
+    if horizon is not None:
+        run.advance = horizon.advance()
     if explain:
         # What each unfunded project's supporters hold when counting ends.
         funded = set(run.selected)
@@ -376,8 +534,13 @@ def _add1(
     stop: Literal["exhaustive", "feasible"],
     step: int,
     progress: Callable[[str], None] | None,
+    jump: bool = True,
 ) -> _Add1:
-    """Raise the endowment by ``step`` until the outcome is exhaustive or would overspend."""
+    """Raise the endowment by ``step`` until the outcome is exhaustive or would overspend.
+
+    With ``jump``, iterations that provably repeat the outcome before them are not run
+    (see _Horizon); without, every iteration is run, as pabutools does (tests compare the two).
+    """
     n = voters.total
     budget = election.budget
     if start == "exact":
@@ -393,7 +556,7 @@ def _add1(
     iterations = 0
     while True:
         iterations += 1
-        run = _run(election, voters, rank, endowment, explain=False)
+        run = _run(election, voters, rank, endowment, explain=False, step=step if jump else 0)
         if progress is not None:
             progress(
                 f"Add1 iteration {iterations}: endowment "
@@ -412,8 +575,14 @@ def _add1(
         # pabutools' is_exhaustive(available_projects=MES projects): supported projects only.
         if stop == "exhaustive" and all(run.spent + costs[p] > budget for p in unfunded):
             return _Add1(run, endowment, iterations, step, "exhaustive")
-        previous, previous_endowment = run, endowment
-        endowment += step * n
+        # The next run.advance − 1 iterations give this very outcome (see _Horizon), so they
+        # would not stop either: skip to the first one that may differ. Its predecessor has
+        # this outcome, which is what "the previous one stands" then keeps.
+        advance = run.advance if jump else 1
+        assert advance is not None  # some unfunded project comes within reach eventually
+        iterations += advance - 1
+        previous, previous_endowment = run, endowment + (advance - 1) * step * n
+        endowment += advance * step * n
 
 
 def _explain_mes(
