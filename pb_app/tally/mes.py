@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from pb_app.tally.election import BallotType, Election
+from pb_app.tally.election import BallotType, Election, distinct_ballots
 from pb_app.tally.greedy import greedy
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 from pb_app.tally.tiebreak import support_counts
@@ -59,29 +59,33 @@ def default_utility(election: Election) -> Utility:
     return Utility.POINTS
 
 
+def _points(
+    election: Election, index: Mapping[str, int], chosen: tuple[str, ...], given: tuple[int, ...]
+) -> dict[int, int]:
+    """One ballot's positive points per project index (see ballot_points)."""
+    kind = election.ballot_type
+    points: dict[int, int] = {}
+    if kind is BallotType.ORDINAL:
+        length = len(chosen)
+        for position, pid in enumerate(chosen):
+            points.setdefault(index[pid], length - position)
+    elif kind in (BallotType.CUMULATIVE, BallotType.SCORING):
+        for pid, value in zip(chosen, given, strict=False):
+            points[index[pid]] = points.get(index[pid], 0) + value
+        default = election.limits.default_score
+        if kind is BallotType.SCORING and default:
+            for i in range(len(election.projects)):
+                points.setdefault(i, default)
+    else:
+        for pid in chosen:
+            points[index[pid]] = 1
+    return {i: p for i, p in points.items() if p > 0}
+
+
 def ballot_points(election: Election) -> list[dict[int, int]]:
     """Each ballot's points per project index: 1 for approval, ``len − position`` for ordinal."""
     index = {project.id: i for i, project in enumerate(election.projects)}
-    kind = election.ballot_type
-    default = election.limits.default_score
-    result: list[dict[int, int]] = []
-    for ballot in election.ballots:
-        points: dict[int, int] = {}
-        if kind is BallotType.ORDINAL:
-            length = len(ballot.projects)
-            for position, pid in enumerate(ballot.projects):
-                points.setdefault(index[pid], length - position)
-        elif kind in (BallotType.CUMULATIVE, BallotType.SCORING):
-            for pid, given in zip(ballot.projects, ballot.points, strict=False):
-                points[index[pid]] = points.get(index[pid], 0) + given
-            if kind is BallotType.SCORING and default:
-                for i in range(len(election.projects)):
-                    points.setdefault(i, default)
-        else:
-            for pid in ballot.projects:
-                points[index[pid]] = 1
-        result.append({i: p for i, p in points.items() if p > 0})
-    return result
+    return [_points(election, index, b.projects, b.points) for b in election.ballots]
 
 
 @dataclass
@@ -103,19 +107,20 @@ class _Voters:
 def _prepare(election: Election, utility: Utility) -> _Voters:
     if len(election.ballots) >= EXACT_FLOAT_INTEGERS:
         raise ValueError("Too many ballots to count exactly.")  # pragma: no cover
+    index = {project.id: i for i, project in enumerate(election.projects)}
     merged: dict[tuple[tuple[int, int], ...], int] = {}
-    for points in ballot_points(election):
-        key = tuple(sorted(points.items()))
-        merged[key] = merged.get(key, 0) + 1
+    for chosen, given, voters_with in distinct_ballots(election):
+        key = tuple(sorted(_points(election, index, chosen, given).items()))
+        merged[key] = merged.get(key, 0) + voters_with
     ballots = list(merged)
     weight = np.fromiter(merged.values(), dtype=np.int64, count=len(ballots))
     count = len(election.projects)
     member_lists: list[list[int]] = [[] for _ in range(count)]
     value_lists: list[list[int]] = [[] for _ in range(count)]
     for b, ballot in enumerate(ballots):
-        for project, given in ballot:
+        for project, value in ballot:
             member_lists[project].append(b)
-            value_lists[project].append(given if utility is Utility.POINTS else 1)
+            value_lists[project].append(value if utility is Utility.POINTS else 1)
     kappa = [project.cost if utility is Utility.COST else 1 for project in election.projects]
     voters = _Voters(
         total=len(election.ballots),
@@ -596,7 +601,9 @@ def _explain_mes(
     def money(amount: int | Fraction) -> str:
         return format_money(amount, unit, currency)
 
-    support = support_counts(election)
+    # Votes are counted again only to tell "no votes" from "no points", when some project needs it.
+    unsupported = any(not members.size for members in voters.members)
+    support = support_counts(election) if unsupported else None
     steps: list[Step] = []
     reasons: dict[str, Reason] = {}
     for number, data in enumerate(run.steps, start=1):
@@ -638,6 +645,7 @@ def _explain_mes(
         supporters = int(voters.weight[voters.members[p]].sum())
         params: dict[str, Value] = {"cost": project.cost, "supporters": supporters}
         if supporters == 0:
+            assert support is not None  # counted above: this project has no supporters
             text = "Not funded: no votes." if support[project.id] == 0 else "Not funded: no points."
             reasons[project.id] = Reason("no-support", text, funded=False, params=params)
             continue
