@@ -252,14 +252,22 @@ class _State:
     only classes still holding someone (``live``) are rescaled when the denominator grows.
     Each class also has a slope (numerator over ``slope_denominator``): its growth per Add1
     iteration, for the horizon (see _Horizon); class 0 is the only one with no money and no slope.
+
+    The common denominators only grow, by a factor at a purchase. Rather than multiply every
+    live class by it (thousands of big integers per purchase in a large election), a class
+    stores its numerators over the denominators of its *epoch*, the purchase it was made in,
+    and ``value_scale[epoch]`` / ``slope_scale[epoch]`` carry them to today's denominators.
     """
 
     def __init__(self, voters: _Voters, endowment: int, step: int) -> None:
         self.voters = voters
         self.denominator = voters.total  # budgets are numerator / denominator minor units
-        self.numerators: list[int] = [0, endowment]
+        self.numerators: list[int] = [0, endowment]  # over the class's epoch denominator
         self.slope_denominator = 1
         self.slopes: list[int] = [0, step]  # minor units per voter per iteration
+        self.epoch_of: list[int] = [0, 0]
+        self.value_scale: list[int] = [1]  # today's denominator ÷ the epoch's
+        self.slope_scale: list[int] = [1]
         self.population: list[int] = [0, len(voters.ballots)]  # merged ballots per class
         self.live: set[int] = {1}
         self.class_of: IntArray = np.ones(len(voters.ballots), dtype=np.int64)
@@ -281,12 +289,19 @@ class _State:
         keys, span = self._keys(project)
         counts = _weighted_counts(keys, voters.weight[members])
         present = np.flatnonzero(counts)
-        numerators = self.numerators
-        slopes = self.slopes
+        numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
+        value_scale, slope_scale = self.value_scale, self.slope_scale
+        current = len(value_scale) - 1
         groups: list[_Group] = []
         for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
             c = key // span
             if c:
+                epoch = epoch_of[c]
+                if epoch != current:
+                    # Bring the class to today's denominators once, not at every look.
+                    numerators[c] *= value_scale[epoch]
+                    slopes[c] *= slope_scale[epoch]
+                    epoch_of[c] = current
                 groups.append((numerators[c], key % span + 1, weight, key, slopes[c]))
         return groups
 
@@ -345,21 +360,19 @@ class _State:
         """Charge the supporters; return how many paid and the most one of them paid."""
         pi = price.pi
         factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
-        numerators = self.numerators
-        if factor > 1:
-            for c in self.live:
-                numerators[c] *= factor
-            self.denominator *= factor
-        unit_charge = pi.numerator * (self.denominator // pi.denominator)
-        slopes = self.slopes
+        numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
         pi_slope = price.pi_slope
         slope_factor = pi_slope.denominator // math.gcd(
             self.slope_denominator, pi_slope.denominator
         )
-        if slope_factor > 1:
-            for c in self.live:
-                slopes[c] *= slope_factor
+        if factor > 1 or slope_factor > 1:
+            # A new epoch: older classes are carried over by their epoch's scale.
+            self.denominator *= factor
             self.slope_denominator *= slope_factor
+            self.value_scale = [scale * factor for scale in self.value_scale] + [1]
+            self.slope_scale = [scale * slope_factor for scale in self.slope_scale] + [1]
+        epoch = len(self.value_scale) - 1
+        unit_charge = pi.numerator * (self.denominator // pi.denominator)
         unit_slope = pi_slope.numerator * (self.slope_denominator // pi_slope.denominator)
         keys, span = self._keys(project)
         sizes = np.bincount(keys)  # merged ballots per key (integer counts)
@@ -401,6 +414,7 @@ class _State:
                     target = len(numerators)
                     numerators.append(left)
                     slopes.append(left_slope if horizon is not None else 0)
+                    epoch_of.append(epoch)
                     population.append(0)
                     live.add(target)
             most = max(most, charge)
@@ -426,6 +440,7 @@ class _State:
         self.class_of = mapping[self.class_of]
         self.numerators = [self.numerators[c] for c in keep]
         self.slopes = [self.slopes[c] for c in keep]
+        self.epoch_of = [self.epoch_of[c] for c in keep]
         self.population = [self.population[c] for c in keep]
         self.live = set(range(1, len(keep)))
 
@@ -483,7 +498,11 @@ def _run(
             # Every other project's price (or a lower bound on it) must stay above the
             # winner's, or level with it where the tie-break still favours the winner.
             win_rank = rank[election.projects[winner].id]
+            # Most bounds never move (first bounds) while the winner's price falls: no check.
+            falling = price.rho_slope <= 0
             for bound, p, slope in heap:
+                if falling and not slope:
+                    continue
                 horizon.keep_above(
                     bound,
                     slope,
