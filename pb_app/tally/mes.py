@@ -243,6 +243,18 @@ class _Run:
     spent: int = 0
     # Iterations after this one that provably give the same outcome + 1 (None: all of them).
     advance: int | None = 1
+    endowment: int = 0  # scaled by n
+    state: _State | None = None  # the budgets when counting ended, until leftover is taken
+
+    def explain_leftover(self, voters: _Voters) -> None:
+        """What each unfunded project's supporters hold when counting ended."""
+        if self.state is None:
+            return
+        funded = set(self.selected)
+        for p, members in enumerate(voters.members):
+            if members.size and p not in funded:
+                self.leftover[p] = self.state.money_of(p)
+        self.state = None
 
 
 class _State:
@@ -460,7 +472,9 @@ def _run(
     """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run).
 
     With a ``step`` (Add1), the run also finds how many further iterations of that step give
-    the same outcome (``_Run.advance``, see _Horizon).
+    the same outcome (``_Run.advance``, see _Horizon). With ``explain`` it also records what
+    each unfunded project's supporters hold at the end; without, it keeps the budgets so
+    ``_Run.explain_leftover`` can do so later if Add1 chooses this run.
     """
     costs = [project.cost for project in election.projects]
     horizon = _Horizon() if step else None
@@ -515,29 +529,27 @@ def _run(
         left -= costs[winner] * voters.total
         run.selected.append(winner)
         run.spent += costs[winner]
-        if explain:
-            supporters = int(voters.weight[voters.members[winner]].sum())
-            run.steps.append(
-                {
-                    "project": winner,
-                    "rho": price.rho,
-                    "effective_votes": costs[winner] / price.pi,
-                    "money_before": before // voters.total,
-                    "money_after": left // voters.total,
-                    "supporters": supporters,
-                    "payers": payers,
-                    "max_paid": most,
-                    "tied": len(tied),
-                }
-            )
+        # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
+        supporters = int(voters.weight[voters.members[winner]].sum())
+        run.steps.append(
+            {
+                "project": winner,
+                "rho": price.rho,
+                "effective_votes": costs[winner] / price.pi,
+                "money_before": before // voters.total,
+                "money_after": left // voters.total,
+                "supporters": supporters,
+                "payers": payers,
+                "max_paid": most,
+                "tied": len(tied),
+            }
+        )
     if horizon is not None:
         run.advance = horizon.advance()
+    run.endowment = endowment
+    run.state = state
     if explain:
-        # What each unfunded project's supporters hold when counting ends.
-        funded = set(run.selected)
-        for p, members in enumerate(voters.members):
-            if members.size and p not in funded:
-                run.leftover[p] = state.money_of(p)
+        run.explain_leftover(voters)
     return run
 
 
@@ -718,8 +730,12 @@ def equal_shares(
                 )
         add1 = _add1(election, voters, rank, add1_start, add1_stop, step, progress)
         endowment = add1.endowment
-        # The chosen iteration again, this time keeping every figure for the explanations.
-        run = _run(election, voters, rank, endowment, explain=True)
+        run = add1.run
+        if run.endowment == endowment:
+            run.explain_leftover(voters)
+        else:
+            # The chosen iteration was skipped (it repeats an outcome): run it for its figures.
+            run = _run(election, voters, rank, endowment, explain=True)
         notes.append(
             f"Add1 ({add1_start} start, {add1_stop} stop): step "
             f"{format_money(step, election.unit, election.currency)}, {add1.iterations} "
