@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from operator import attrgetter
 
 
@@ -81,6 +82,21 @@ class Election:
     currency: str = ""
     meta: tuple[tuple[str, str], ...] = ()
 
+    @cached_property
+    def distinct_ballots(self) -> list[tuple[tuple[str, ...], tuple[int, ...], int]]:
+        """Each distinct ballot as ``(projects, points, how many voters cast it)``, worked out once.
+
+        Counting works on these, not on every voter's ballot: real elections repeat ballots a
+        lot (78,082 Wrocław voters cast 52 different ones), and the ``Counter`` runs in C.
+        Ballot types without points are keyed on their projects alone.
+        """
+        ballots = self.ballots
+        projects = map(attrgetter("projects"), ballots)
+        if self.ballot_type in (BallotType.CUMULATIVE, BallotType.SCORING):
+            pairs = Counter(zip(projects, map(attrgetter("points"), ballots), strict=True))
+            return [(chosen, points, count) for (chosen, points), count in pairs.items()]
+        return [(chosen, (), count) for chosen, count in Counter(projects).items()]
+
     def project(self, project_id: str) -> Project:
         """Return the project with this id (KeyError if there is none)."""
         for project in self.projects:
@@ -89,19 +105,6 @@ class Election:
         raise KeyError(project_id)
 
 
-# Ballot types whose ``points`` count; the others' ballots are their project lists alone.
-POINTS_TYPES = (BallotType.CUMULATIVE, BallotType.SCORING)
-
-
 def distinct_ballots(election: Election) -> list[tuple[tuple[str, ...], tuple[int, ...], int]]:
-    """Each distinct ballot as ``(projects, points, how many voters cast it)``.
-
-    Counting works on these, not on every voter's ballot: real elections repeat ballots a lot
-    (78,082 Wrocław voters cast 52 different ones), and the ``Counter`` runs in C.
-    """
-    ballots = election.ballots
-    projects = map(attrgetter("projects"), ballots)
-    if election.ballot_type in POINTS_TYPES:
-        pairs = Counter(zip(projects, map(attrgetter("points"), ballots), strict=True))
-        return [(chosen, points, count) for (chosen, points), count in pairs.items()]
-    return [(chosen, (), count) for chosen, count in Counter(projects).items()]
+    """Each distinct ballot of ``election`` with its number of voters (see Election)."""
+    return election.distinct_ballots
