@@ -400,8 +400,8 @@ class _State:
             if position < price.poor:
                 # Pays all it has, now and (by the check below) at every later t in range.
                 charge, target = old, 0
-                if horizon is not None:
-                    # Stays poor while budget − pi·value ≤ 0.
+                if horizon is not None and left_slope > 0:
+                    # Stays poor while budget − pi·value ≤ 0 (it cannot rise: no limit).
                     horizon.keep_sign(
                         -left,
                         self.denominator,
@@ -411,8 +411,9 @@ class _State:
                     )
             else:
                 charge = unit_charge * value
-                if horizon is not None:
-                    # Stays able to pay in full while budget − pi·value ≥ 0.
+                if horizon is not None and left_slope < 0:
+                    # Stays able to pay in full while budget − pi·value ≥ 0 (no limit if
+                    # it cannot fall).
                     horizon.keep_sign(
                         left,
                         self.denominator,
