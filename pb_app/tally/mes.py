@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
+from itertools import chain
 from typing import Literal
 
 import numpy as np
@@ -98,7 +99,7 @@ class _Voters:
     values: list[IntArray]  # per project: utility ÷ kappa of each supporter (≥ 1)
     kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
     max_value: list[int]
-    ballots: list[tuple[tuple[int, int], ...]]  # merged ballots: (project index, points)
+    size: int  # number of merged ballots
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
     first_bounds: list[tuple[Fraction, int, int]] = field(default_factory=list)
@@ -108,28 +109,47 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
     if len(election.ballots) >= EXACT_FLOAT_INTEGERS:
         raise ValueError("Too many ballots to count exactly.")  # pragma: no cover
     index = {project.id: i for i, project in enumerate(election.projects)}
-    merged: dict[tuple[tuple[int, int], ...], int] = {}
-    for chosen, given, voters_with in distinct_ballots(election):
-        key = tuple(sorted(_points(election, index, chosen, given).items()))
-        merged[key] = merged.get(key, 0) + voters_with
-    ballots = list(merged)
-    weight = np.fromiter(merged.values(), dtype=np.int64, count=len(ballots))
+    # Ballots equal as counted are merged: approval ones as sorted project indices, the others
+    # as sorted (project, points) pairs laid out flat.
+    approval = election.ballot_type in (BallotType.APPROVAL, BallotType.CHOOSE_ONE)
+    merged: dict[tuple[int, ...], int] = {}
+    if approval:
+        position = index.__getitem__
+        for chosen, _, voters_with in distinct_ballots(election):
+            key = tuple(sorted(set(map(position, chosen))))
+            merged[key] = merged.get(key, 0) + voters_with
+    else:
+        for chosen, given, voters_with in distinct_ballots(election):
+            pairs = sorted(_points(election, index, chosen, given).items())
+            key = tuple(chain.from_iterable(pairs))
+            merged[key] = merged.get(key, 0) + voters_with
+    keys = list(merged)
+    size = len(keys)
+    weight = np.fromiter(merged.values(), dtype=np.int64, count=size)
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=size)
+    flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=int(lengths.sum()))
+    if approval:
+        projects, values = flat, np.ones_like(flat)
+    else:
+        projects, values, lengths = flat[0::2], flat[1::2], lengths // 2
+    if utility is not Utility.POINTS:
+        values = np.ones_like(projects)
+    owner = np.repeat(np.arange(size, dtype=np.int64), lengths)
+    # Supporters of each project in merged-ballot order: a stable sort by project, then cut.
+    order = np.argsort(projects, kind="stable")
     count = len(election.projects)
-    member_lists: list[list[int]] = [[] for _ in range(count)]
-    value_lists: list[list[int]] = [[] for _ in range(count)]
-    for b, ballot in enumerate(ballots):
-        for project, value in ballot:
-            member_lists[project].append(b)
-            value_lists[project].append(value if utility is Utility.POINTS else 1)
+    cuts = np.cumsum(np.bincount(projects, minlength=count))[:-1]
+    member_arrays = np.split(owner[order], cuts)
+    value_arrays = np.split(values[order], cuts)
     kappa = [project.cost if utility is Utility.COST else 1 for project in election.projects]
     voters = _Voters(
         total=len(election.ballots),
         weight=weight,
-        members=[np.array(m, dtype=np.int64) for m in member_lists],
-        values=[np.array(v, dtype=np.int64) for v in value_lists],
+        members=member_arrays,
+        values=value_arrays,
         kappa=kappa,
-        max_value=[max(v, default=0) for v in value_lists],
-        ballots=ballots,
+        max_value=[int(v.max()) if v.size else 0 for v in value_arrays],
+        size=size,
     )
     for p, members in enumerate(voters.members):
         if members.size:
@@ -280,9 +300,9 @@ class _State:
         self.epoch_of: list[int] = [0, 0]
         self.value_scale: list[int] = [1]  # today's denominator ÷ the epoch's
         self.slope_scale: list[int] = [1]
-        self.population: list[int] = [0, len(voters.ballots)]  # merged ballots per class
+        self.population: list[int] = [0, voters.size]  # merged ballots per class
         self.live: set[int] = {1}
-        self.class_of: IntArray = np.ones(len(voters.ballots), dtype=np.int64)
+        self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
 
     def _keys(self, project: int) -> tuple[IntArray, int]:
         voters = self.voters
