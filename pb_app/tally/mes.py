@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from itertools import chain
+from operator import itemgetter
 from typing import Literal
 
 import numpy as np
@@ -325,6 +326,17 @@ class _State:
         value_scale, slope_scale = self.value_scale, self.slope_scale
         current = len(value_scale) - 1
         groups: list[_Group] = []
+        if span == 1:
+            # Every supporter has value 1 (approval, cost or cardinality utility): key = class.
+            for c, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
+                if c:
+                    epoch = epoch_of[c]
+                    if epoch != current:
+                        numerators[c] *= value_scale[epoch]
+                        slopes[c] *= slope_scale[epoch]
+                        epoch_of[c] = current
+                    groups.append((numerators[c], 1, weight, c, slopes[c]))
+            return groups
         for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
             c = key // span
             if c:
@@ -354,14 +366,16 @@ class _State:
                     strict=True,
                 )
             return None
-        values = {g[1] for g in groups}
-        if len(values) > 1:
+        # Poorest first. Groups level in budget ÷ value all pay in full or all pay everything
+        # they have, so their order among themselves does not matter.
+        if self.voters.max_value[project] > 1:
             # Order by budget ÷ value exactly: scale every budget to a common value multiple.
-            common = math.lcm(*values)
+            common = math.lcm(*{g[1] for g in groups})
             groups.sort(key=lambda g: g[0] * (common // g[1]))
+            remaining = sum(g[1] * g[2] for g in groups)
         else:
-            groups.sort()
-        remaining = sum(g[1] * g[2] for g in groups)
+            groups.sort(key=itemgetter(0))
+            remaining = sum(g[2] for g in groups)
         paid = 0
         paid_slope = 0
         kappa = self.voters.kappa[project]
