@@ -12,6 +12,11 @@ supporters, and a project's last computed price is a lower bound on its price la
 run (budgets only shrink), so a round only recomputes the projects whose bound could still beat
 the best price found so far — the "effective vote count" bound pabutools also uses.
 
+Add1 runs Equal Shares again at every endowment step, and neighbouring steps mostly give the
+same outcome. Each run therefore also works out, exactly, how many further steps provably repeat
+its outcome (budgets and prices are affine in the step count while the same comparisons decide;
+see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
+
 The reference is pabutools 1.2.3 (``rules/mes/mes_rule.py``); comments mark where its
 behaviour is reproduced on purpose.
 """
