@@ -16,7 +16,7 @@ from fractions import Fraction
 from functools import cmp_to_key
 from typing import Literal
 
-from pb_app.tally.election import BallotType, Election, Project
+from pb_app.tally.election import BallotType, Election, Project, distinct_ballots
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 from pb_app.tally.tiebreak import support_counts
 
@@ -34,20 +34,21 @@ def project_scores(election: Election) -> Counter[str]:
     scores: Counter[str] = Counter({project.id: 0 for project in election.projects})
     kind = election.ballot_type
     default = election.limits.default_score
-    for ballot in election.ballots:
+    all_ids = {p.id for p in election.projects}
+    for chosen, given, voters in distinct_ballots(election):
         if kind is BallotType.ORDINAL:
-            length = len(ballot.projects)
-            for position, pid in enumerate(ballot.projects):
-                scores[pid] += length - position
+            length = len(chosen)
+            for position, pid in enumerate(chosen):
+                scores[pid] += (length - position) * voters
         elif kind in POINTS_BALLOTS:
-            for pid, points in zip(ballot.projects, ballot.points, strict=False):
-                scores[pid] += points
+            for pid, points in zip(chosen, given, strict=False):
+                scores[pid] += points * voters
             if kind is BallotType.SCORING and default:
-                for pid in {p.id for p in election.projects} - set(ballot.projects):
-                    scores[pid] += default
+                for pid in all_ids - set(chosen):
+                    scores[pid] += default * voters
         else:
-            for pid in set(ballot.projects):
-                scores[pid] += 1
+            for pid in set(chosen):
+                scores[pid] += voters
     return scores
 
 

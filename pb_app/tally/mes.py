@@ -12,6 +12,11 @@ supporters, and a project's last computed price is a lower bound on its price la
 run (budgets only shrink), so a round only recomputes the projects whose bound could still beat
 the best price found so far — the "effective vote count" bound pabutools also uses.
 
+Add1 runs Equal Shares again at every endowment step, and neighbouring steps mostly give the
+same outcome. Each run therefore also works out, exactly, how many further steps provably repeat
+its outcome (budgets and prices are affine in the step count while the same comparisons decide;
+see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
+
 The reference is pabutools 1.2.3 (``rules/mes/mes_rule.py``); comments mark where its
 behaviour is reproduced on purpose.
 """
@@ -24,12 +29,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
+from itertools import chain
+from operator import itemgetter
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from pb_app.tally.election import BallotType, Election
+from pb_app.tally.election import BallotType, Election, distinct_ballots
 from pb_app.tally.greedy import greedy
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 from pb_app.tally.tiebreak import support_counts
@@ -40,6 +47,8 @@ Completion = Literal["none", "add1", "add1-greedy", "add1-comparison"]
 # Above this endowment per voter (in currency units) Add1 steps by 100 units, not 1 (tally.md §2).
 LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
+# Most Add1 runs in a row that skip working out how far their outcome holds (see _add1).
+MAX_REST = 16
 # Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
 RENUMBER_SLACK = 256
 
@@ -59,29 +68,33 @@ def default_utility(election: Election) -> Utility:
     return Utility.POINTS
 
 
+def _points(
+    election: Election, index: Mapping[str, int], chosen: tuple[str, ...], given: tuple[int, ...]
+) -> dict[int, int]:
+    """One ballot's positive points per project index (see ballot_points)."""
+    kind = election.ballot_type
+    points: dict[int, int] = {}
+    if kind is BallotType.ORDINAL:
+        length = len(chosen)
+        for position, pid in enumerate(chosen):
+            points.setdefault(index[pid], length - position)
+    elif kind in (BallotType.CUMULATIVE, BallotType.SCORING):
+        for pid, value in zip(chosen, given, strict=False):
+            points[index[pid]] = points.get(index[pid], 0) + value
+        default = election.limits.default_score
+        if kind is BallotType.SCORING and default:
+            for i in range(len(election.projects)):
+                points.setdefault(i, default)
+    else:
+        for pid in chosen:
+            points[index[pid]] = 1
+    return {i: p for i, p in points.items() if p > 0}
+
+
 def ballot_points(election: Election) -> list[dict[int, int]]:
     """Each ballot's points per project index: 1 for approval, ``len − position`` for ordinal."""
     index = {project.id: i for i, project in enumerate(election.projects)}
-    kind = election.ballot_type
-    default = election.limits.default_score
-    result: list[dict[int, int]] = []
-    for ballot in election.ballots:
-        points: dict[int, int] = {}
-        if kind is BallotType.ORDINAL:
-            length = len(ballot.projects)
-            for position, pid in enumerate(ballot.projects):
-                points.setdefault(index[pid], length - position)
-        elif kind in (BallotType.CUMULATIVE, BallotType.SCORING):
-            for pid, given in zip(ballot.projects, ballot.points, strict=False):
-                points[index[pid]] = points.get(index[pid], 0) + given
-            if kind is BallotType.SCORING and default:
-                for i in range(len(election.projects)):
-                    points.setdefault(i, default)
-        else:
-            for pid in ballot.projects:
-                points[index[pid]] = 1
-        result.append({i: p for i, p in points.items() if p > 0})
-    return result
+    return [_points(election, index, b.projects, b.points) for b in election.ballots]
 
 
 @dataclass
@@ -94,7 +107,7 @@ class _Voters:
     values: list[IntArray]  # per project: utility ÷ kappa of each supporter (≥ 1)
     kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
     max_value: list[int]
-    ballots: list[tuple[tuple[int, int], ...]]  # merged ballots: (project index, points)
+    size: int  # number of merged ballots
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
     first_bounds: list[tuple[Fraction, int, int]] = field(default_factory=list)
@@ -103,28 +116,48 @@ class _Voters:
 def _prepare(election: Election, utility: Utility) -> _Voters:
     if len(election.ballots) >= EXACT_FLOAT_INTEGERS:
         raise ValueError("Too many ballots to count exactly.")  # pragma: no cover
-    merged: dict[tuple[tuple[int, int], ...], int] = {}
-    for points in ballot_points(election):
-        key = tuple(sorted(points.items()))
-        merged[key] = merged.get(key, 0) + 1
-    ballots = list(merged)
-    weight = np.fromiter(merged.values(), dtype=np.int64, count=len(ballots))
+    index = {project.id: i for i, project in enumerate(election.projects)}
+    # Ballots equal as counted are merged: approval ones as sorted project indices, the others
+    # as sorted (project, points) pairs laid out flat.
+    approval = election.ballot_type in (BallotType.APPROVAL, BallotType.CHOOSE_ONE)
+    merged: dict[tuple[int, ...], int] = {}
+    if approval:
+        position = index.__getitem__
+        for chosen, _, voters_with in distinct_ballots(election):
+            key = tuple(sorted(set(map(position, chosen))))
+            merged[key] = merged.get(key, 0) + voters_with
+    else:
+        for chosen, given, voters_with in distinct_ballots(election):
+            pairs = sorted(_points(election, index, chosen, given).items())
+            key = tuple(chain.from_iterable(pairs))
+            merged[key] = merged.get(key, 0) + voters_with
+    keys = list(merged)
+    size = len(keys)
+    weight = np.fromiter(merged.values(), dtype=np.int64, count=size)
+    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=size)
+    flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=int(lengths.sum()))
+    if approval:
+        projects, values = flat, np.ones_like(flat)
+    else:
+        projects, values, lengths = flat[0::2], flat[1::2], lengths // 2
+    if utility is not Utility.POINTS:
+        values = np.ones_like(projects)
+    owner = np.repeat(np.arange(size, dtype=np.int64), lengths)
+    # Supporters of each project in merged-ballot order: a stable sort by project, then cut.
+    order = np.argsort(projects, kind="stable")
     count = len(election.projects)
-    member_lists: list[list[int]] = [[] for _ in range(count)]
-    value_lists: list[list[int]] = [[] for _ in range(count)]
-    for b, ballot in enumerate(ballots):
-        for project, given in ballot:
-            member_lists[project].append(b)
-            value_lists[project].append(given if utility is Utility.POINTS else 1)
+    cuts = np.cumsum(np.bincount(projects, minlength=count))[:-1]
+    member_arrays = np.split(owner[order], cuts)
+    value_arrays = np.split(values[order], cuts)
     kappa = [project.cost if utility is Utility.COST else 1 for project in election.projects]
     voters = _Voters(
         total=len(election.ballots),
         weight=weight,
-        members=[np.array(m, dtype=np.int64) for m in member_lists],
-        values=[np.array(v, dtype=np.int64) for v in value_lists],
+        members=member_arrays,
+        values=value_arrays,
         kappa=kappa,
-        max_value=[max(v, default=0) for v in value_lists],
-        ballots=ballots,
+        max_value=[int(v.max()) if v.size else 0 for v in value_arrays],
+        size=size,
     )
     for p, members in enumerate(voters.members):
         if members.size:
@@ -147,8 +180,74 @@ def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
 
 
 # Supporters of one project who share a budget class and a utility value:
-# (budget numerator over D, value, number of voters, key = class · span + value − 1).
-_Group = tuple[int, int, int, int]
+# (budget numerator over D, value, number of voters, key = class · span + value − 1,
+#  budget slope numerator over S: how the budget grows per Add1 iteration, see _Horizon).
+_Group = tuple[int, int, int, int, int]
+
+
+class _Horizon:
+    """How many more Add1 iterations provably give the same outcome as this run.
+
+    Within one run every budget is an affine function of the iteration count ``t`` (the
+    endowment grows by one step per iteration): it starts at ``e + t·step``, and while the
+    same projects are bought with the same supporters paying in full, every price and every
+    budget left stays affine in ``t``. The run records each comparison that decided anything —
+    which supporters of a winner pay in full, that every other project's price (or a lower
+    bound on it) stays above the winner's, that a project its supporters could not pay for
+    stays out of reach — as "this affine quantity keeps its sign". The smallest ``t`` at which
+    one of them could flip bounds the stretch of iterations with the very same outcome, so
+    Add1 may jump there without running the iterations in between.
+    """
+
+    __slots__ = ("denominator", "inclusive", "numerator")
+
+    def __init__(self) -> None:
+        self.numerator: int | None = None  # the limit numerator / denominator, None: no limit
+        self.denominator = 1
+        self.inclusive = True  # whether the outcome still holds at the limit itself
+
+    def keep_sign(
+        self, value: int, value_den: int, slope: int, slope_den: int, *, strict: bool
+    ) -> None:
+        """Record that ``value/value_den + t · slope/slope_den`` keeps its sign (value ≥ 0)."""
+        if slope >= 0:
+            return  # it grows: the sign never flips for larger t
+        # root t = (value / value_den) / (−slope / slope_den)
+        numerator = value * slope_den
+        denominator = -slope * value_den
+        if self.numerator is not None:
+            left = numerator * self.denominator
+            right = self.numerator * denominator
+            if left > right or (left == right and (not strict or not self.inclusive)):
+                return
+        self.numerator, self.denominator, self.inclusive = numerator, denominator, not strict
+
+    def keep_above(
+        self,
+        high: Fraction,
+        high_slope: Fraction,
+        low: Fraction,
+        low_slope: Fraction,
+        *,
+        strict: bool,
+    ) -> None:
+        """Record that ``high + t·high_slope`` stays above ``low + t·low_slope`` (or level)."""
+        gap = high - low
+        slope = high_slope - low_slope
+        if slope >= 0:
+            return
+        self.keep_sign(
+            gap.numerator, gap.denominator, slope.numerator, slope.denominator, strict=strict
+        )
+
+    def advance(self) -> int | None:
+        """Iterations to the next one that may differ (≥ 1); None if none ever does."""
+        if self.numerator is None:
+            return None
+        whole, rest = divmod(self.numerator, self.denominator)
+        if self.inclusive:
+            return whole + 1
+        return max(1, whole + (1 if rest else 0))
 
 
 @dataclass
@@ -157,6 +256,9 @@ class _Price:
     pi: Fraction  # price per unit of value (= rho · kappa): what a full payer pays per value
     groups: list[_Group]  # supporters with money, poorest first (by budget ÷ value)
     poor: int  # the first ``poor`` groups pay all they have
+    # How rho and pi change per Add1 iteration while the same supporters pay in full.
+    rho_slope: Fraction = Fraction(0)
+    pi_slope: Fraction = Fraction(0)
 
 
 @dataclass
@@ -167,6 +269,20 @@ class _Run:
     steps: list[dict[str, Value]] = field(default_factory=list)
     leftover: dict[int, Fraction] = field(default_factory=dict)  # unfunded: supporters' money
     spent: int = 0
+    # Iterations after this one that provably give the same outcome + 1 (None: all of them).
+    advance: int | None = 1
+    endowment: int = 0  # scaled by n
+    state: _State | None = None  # the budgets when counting ended, until leftover is taken
+
+    def explain_leftover(self, voters: _Voters) -> None:
+        """What each unfunded project's supporters hold when counting ended."""
+        if self.state is None:
+            return
+        funded = set(self.selected)
+        for p, members in enumerate(voters.members):
+            if members.size and p not in funded:
+                self.leftover[p] = self.state.money_of(p)
+        self.state = None
 
 
 class _State:
@@ -174,15 +290,27 @@ class _State:
 
     Class 0 is the empty purse. A purchase moves each group of supporters to a new class, so
     only classes still holding someone (``live``) are rescaled when the denominator grows.
+    Each class also has a slope (numerator over ``slope_denominator``): its growth per Add1
+    iteration, for the horizon (see _Horizon); class 0 is the only one with no money and no slope.
+
+    The common denominators only grow, by a factor at a purchase. Rather than multiply every
+    live class by it (thousands of big integers per purchase in a large election), a class
+    stores its numerators over the denominators of its *epoch*, the purchase it was made in,
+    and ``value_scale[epoch]`` / ``slope_scale[epoch]`` carry them to today's denominators.
     """
 
-    def __init__(self, voters: _Voters, endowment: int) -> None:
+    def __init__(self, voters: _Voters, endowment: int, step: int) -> None:
         self.voters = voters
         self.denominator = voters.total  # budgets are numerator / denominator minor units
-        self.numerators: list[int] = [0, endowment]
-        self.population: list[int] = [0, len(voters.ballots)]  # merged ballots per class
+        self.numerators: list[int] = [0, endowment]  # over the class's epoch denominator
+        self.slope_denominator = 1
+        self.slopes: list[int] = [0, step]  # minor units per voter per iteration
+        self.epoch_of: list[int] = [0, 0]
+        self.value_scale: list[int] = [1]  # today's denominator ÷ the epoch's
+        self.slope_scale: list[int] = [1]
+        self.population: list[int] = [0, voters.size]  # merged ballots per class
         self.live: set[int] = {1}
-        self.class_of: IntArray = np.ones(len(voters.ballots), dtype=np.int64)
+        self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
 
     def _keys(self, project: int) -> tuple[IntArray, int]:
         voters = self.voters
@@ -193,7 +321,7 @@ class _State:
         return classes * span + (voters.values[project] - 1), span
 
     def groups(self, project: int) -> list[_Group]:
-        """The supporters of ``project`` who still have money, grouped by class and value."""
+        """The supporters of ``project`` who still have money (or gain some), by class and value."""
         voters = self.voters
         members = voters.members[project]
         if members.size == 0:
@@ -201,37 +329,76 @@ class _State:
         keys, span = self._keys(project)
         counts = _weighted_counts(keys, voters.weight[members])
         present = np.flatnonzero(counts)
-        numerators = self.numerators
+        numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
+        value_scale, slope_scale = self.value_scale, self.slope_scale
+        current = len(value_scale) - 1
         groups: list[_Group] = []
+        if span == 1:
+            # Every supporter has value 1 (approval, cost or cardinality utility): key = class.
+            for c, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
+                if c:
+                    epoch = epoch_of[c]
+                    if epoch != current:
+                        numerators[c] *= value_scale[epoch]
+                        slopes[c] *= slope_scale[epoch]
+                        epoch_of[c] = current
+                    groups.append((numerators[c], 1, weight, c, slopes[c]))
+            return groups
         for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
-            numerator = numerators[key // span]
-            if numerator:
-                groups.append((numerator, key % span + 1, weight, key))
+            c = key // span
+            if c:
+                epoch = epoch_of[c]
+                if epoch != current:
+                    # Bring the class to today's denominators once, not at every look.
+                    numerators[c] *= value_scale[epoch]
+                    slopes[c] *= slope_scale[epoch]
+                    epoch_of[c] = current
+                groups.append((numerators[c], key % span + 1, weight, key, slopes[c]))
         return groups
 
-    def price(self, project: int, cost: int) -> _Price | None:
+    def price(self, project: int, cost: int, horizon: _Horizon | None = None) -> _Price | None:
         """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
         groups = self.groups(project)
         scaled_cost = cost * self.denominator
-        if sum(g[0] * g[2] for g in groups) < scaled_cost:
+        total = sum(g[0] * g[2] for g in groups)
+        if total < scaled_cost:
+            if horizon is not None:
+                # Out of reach: it stays so while cost − Σ budgets(t) > 0.
+                growth = sum(g[4] * g[2] for g in groups)
+                horizon.keep_sign(
+                    scaled_cost - total,
+                    self.denominator,
+                    -growth,
+                    self.slope_denominator,
+                    strict=True,
+                )
             return None
-        values = {g[1] for g in groups}
-        if len(values) > 1:
+        # Poorest first. Groups level in budget ÷ value all pay in full or all pay everything
+        # they have, so their order among themselves does not matter.
+        if self.voters.max_value[project] > 1:
             # Order by budget ÷ value exactly: scale every budget to a common value multiple.
-            common = math.lcm(*values)
+            common = math.lcm(*{g[1] for g in groups})
             groups.sort(key=lambda g: g[0] * (common // g[1]))
+            remaining = sum(g[1] * g[2] for g in groups)
         else:
-            groups.sort()
-        remaining = sum(g[1] * g[2] for g in groups)
+            groups.sort(key=itemgetter(0))
+            remaining = sum(g[2] for g in groups)
         paid = 0
-        for position, (numerator, value, weight, _) in enumerate(groups):
+        paid_slope = 0
+        kappa = self.voters.kappa[project]
+        for position, (numerator, value, weight, _, slope) in enumerate(groups):
             owed = scaled_cost - paid
             # pabutools: the first supporter (poorest first) who can pay afford·sat is rich,
             # and with them everyone after; before them all pay their whole budget.
             if owed * value <= numerator * remaining:
                 pi = Fraction(owed, self.denominator * remaining)
-                return _Price(pi / self.voters.kappa[project], pi, groups, position)
+                rho = pi / kappa
+                if horizon is None or not paid_slope:
+                    return _Price(rho, pi, groups, position)
+                pi_slope = Fraction(-paid_slope, self.slope_denominator * remaining)
+                return _Price(rho, pi, groups, position, pi_slope / kappa, pi_slope)
             paid += weight * numerator
+            paid_slope += weight * slope
             remaining -= weight * value
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
 
@@ -240,34 +407,72 @@ class _State:
         total = sum(g[0] * g[2] for g in self.groups(project))
         return Fraction(total, self.denominator)
 
-    def buy(self, project: int, price: _Price) -> tuple[int, Fraction]:
+    def buy(
+        self, project: int, price: _Price, horizon: _Horizon | None = None
+    ) -> tuple[int, Fraction]:
         """Charge the supporters; return how many paid and the most one of them paid."""
         pi = price.pi
         factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
-        numerators = self.numerators
-        if factor > 1:
-            for c in self.live:
-                numerators[c] *= factor
+        numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
+        pi_slope = price.pi_slope
+        slope_factor = pi_slope.denominator // math.gcd(
+            self.slope_denominator, pi_slope.denominator
+        )
+        if factor > 1 or slope_factor > 1:
+            # A new epoch: older classes are carried over by their epoch's scale.
             self.denominator *= factor
+            self.slope_denominator *= slope_factor
+            self.value_scale = [scale * factor for scale in self.value_scale] + [1]
+            self.slope_scale = [scale * slope_factor for scale in self.slope_scale] + [1]
+        epoch = len(self.value_scale) - 1
         unit_charge = pi.numerator * (self.denominator // pi.denominator)
+        unit_slope = pi_slope.numerator * (self.slope_denominator // pi_slope.denominator)
         keys, span = self._keys(project)
         sizes = np.bincount(keys)  # merged ballots per key (integer counts)
         remap = np.arange(sizes.size, dtype=np.int64) // span
         population, live = self.population, self.live
         payers = 0
         most = 0
-        for numerator, value, weight, key in price.groups:
+        for position, (numerator, value, weight, key, slope) in enumerate(price.groups):
             old = numerator * factor
-            charge = min(old, unit_charge * value)
+            old_slope = slope * slope_factor
+            left = old - unit_charge * value
+            left_slope = old_slope - unit_slope * value
+            if position < price.poor:
+                # Pays all it has, now and (by the check below) at every later t in range.
+                charge, target = old, 0
+                if horizon is not None and left_slope > 0:
+                    # Stays poor while budget − pi·value ≤ 0 (it cannot rise: no limit).
+                    horizon.keep_sign(
+                        -left,
+                        self.denominator,
+                        -left_slope,
+                        self.slope_denominator,
+                        strict=False,
+                    )
+            else:
+                charge = unit_charge * value
+                if horizon is not None and left_slope < 0:
+                    # Stays able to pay in full while budget − pi·value ≥ 0 (no limit if
+                    # it cannot fall).
+                    horizon.keep_sign(
+                        left,
+                        self.denominator,
+                        left_slope,
+                        self.slope_denominator,
+                        strict=False,
+                    )
+                if left == 0 and (horizon is None or left_slope == 0):
+                    target = 0
+                else:
+                    target = len(numerators)
+                    numerators.append(left)
+                    slopes.append(left_slope if horizon is not None else 0)
+                    epoch_of.append(epoch)
+                    population.append(0)
+                    live.add(target)
             most = max(most, charge)
             payers += weight
-            if charge == old:
-                target = 0
-            else:
-                target = len(numerators)
-                numerators.append(old - charge)
-                population.append(0)
-                live.add(target)
             size = int(sizes[key])
             population[target] += size
             source = key // span
@@ -288,8 +493,14 @@ class _State:
         mapping[keep] = np.arange(len(keep), dtype=np.int64)
         self.class_of = mapping[self.class_of]
         self.numerators = [self.numerators[c] for c in keep]
+        self.slopes = [self.slopes[c] for c in keep]
+        self.epoch_of = [self.epoch_of[c] for c in keep]
         self.population = [self.population[c] for c in keep]
         self.live = set(range(1, len(keep)))
+
+
+# A heap entry: (lower bound on rho now, project, how that bound changes per iteration).
+_Bound = tuple[Fraction, int, Fraction]
 
 
 def _run(
@@ -298,14 +509,23 @@ def _run(
     rank: Mapping[str, int],
     endowment: int,
     explain: bool,
+    step: int = 0,
 ) -> _Run:
-    """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run)."""
+    """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run).
+
+    With a ``step`` (Add1), the run also finds how many further iterations of that step give
+    the same outcome (``_Run.advance``, see _Horizon). With ``explain`` it also records what
+    each unfunded project's supporters hold at the end; without, it keeps the budgets so
+    ``_Run.explain_leftover`` can do so later if Add1 chooses this run.
+    """
     costs = [project.cost for project in election.projects]
-    state = _State(voters, endowment)
+    horizon = _Horizon() if step else None
+    state = _State(voters, endowment, step)
     # A project's last price is a lower bound for the rest of the run (budgets only shrink);
     # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
     # keyed by that bound hands out only the projects that could still beat the best price.
-    heap = list(voters.first_bounds)  # already a heap
+    zero = Fraction(0)
+    heap: list[_Bound] = [(bound, p, zero) for bound, p, _ in voters.first_bounds]  # a heap
     run = _Run()
     left = election.budget * voters.total  # the pot, scaled by n like the budgets
     while heap:
@@ -315,8 +535,8 @@ def _run(
         # pabutools breaks at the first project whose bound is above the best price so far;
         # projects whose bound equals it are still examined, so every tie is found.
         while heap and (best is None or heap[0][0] <= best):
-            _, _, p = heapq.heappop(heap)
-            price = state.price(p, costs[p])
+            _, p, _ = heapq.heappop(heap)
+            price = state.price(p, costs[p], horizon)
             if price is None:
                 continue  # its supporters can no longer pay for it in this run
             looked.append((p, price))
@@ -329,33 +549,49 @@ def _run(
         winner, price = min(tied, key=lambda t: rank[election.projects[t[0]].id])
         for p, other in looked:
             if p != winner:
-                heapq.heappush(heap, (other.rho, p, p))
+                heapq.heappush(heap, (other.rho, p, other.rho_slope))
+        if horizon is not None:
+            # Every other project's price (or a lower bound on it) must stay above the
+            # winner's, or level with it where the tie-break still favours the winner.
+            win_rank = rank[election.projects[winner].id]
+            # Most bounds never move (first bounds) while the winner's price falls: no check.
+            falling = price.rho_slope <= 0
+            for bound, p, slope in heap:
+                if falling and not slope:
+                    continue
+                horizon.keep_above(
+                    bound,
+                    slope,
+                    price.rho,
+                    price.rho_slope,
+                    strict=rank[election.projects[p].id] < win_rank,
+                )
         before = left
-        payers, most = state.buy(winner, price)
+        payers, most = state.buy(winner, price, horizon)
         left -= costs[winner] * voters.total
         run.selected.append(winner)
         run.spent += costs[winner]
-        if explain:
-            supporters = int(voters.weight[voters.members[winner]].sum())
-            run.steps.append(
-                {
-                    "project": winner,
-                    "rho": price.rho,
-                    "effective_votes": costs[winner] / price.pi,
-                    "money_before": before // voters.total,
-                    "money_after": left // voters.total,
-                    "supporters": supporters,
-                    "payers": payers,
-                    "max_paid": most,
-                    "tied": len(tied),
-                }
-            )
+        # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
+        supporters = int(voters.weight[voters.members[winner]].sum())
+        run.steps.append(
+            {
+                "project": winner,
+                "rho": price.rho,
+                "effective_votes": costs[winner] / price.pi,
+                "money_before": before // voters.total,
+                "money_after": left // voters.total,
+                "supporters": supporters,
+                "payers": payers,
+                "max_paid": most,
+                "tied": len(tied),
+            }
+        )
+    if horizon is not None:
+        run.advance = horizon.advance()
+    run.endowment = endowment
+    run.state = state
     if explain:
-        # What each unfunded project's supporters hold when counting ends.
-        funded = set(run.selected)
-        for p, members in enumerate(voters.members):
-            if members.size and p not in funded:
-                run.leftover[p] = state.money_of(p)
+        run.explain_leftover(voters)
     return run
 
 
@@ -376,8 +612,13 @@ def _add1(
     stop: Literal["exhaustive", "feasible"],
     step: int,
     progress: Callable[[str], None] | None,
+    jump: bool = True,
 ) -> _Add1:
-    """Raise the endowment by ``step`` until the outcome is exhaustive or would overspend."""
+    """Raise the endowment by ``step`` until the outcome is exhaustive or would overspend.
+
+    With ``jump``, iterations that provably repeat the outcome before them are not run
+    (see _Horizon); without, every iteration is run, as pabutools does (tests compare the two).
+    """
     n = voters.total
     budget = election.budget
     if start == "exact":
@@ -391,9 +632,15 @@ def _add1(
     previous: _Run | None = None
     previous_endowment = endowment
     iterations = 0
+    # Working out the horizon makes a run about half as slow again, and where many budget
+    # classes sit near a price it rarely skips anything. So after a run that skipped nothing
+    # the next 1, 2, 4, … (at most MAX_REST) runs go without it; a run that skips resets this.
+    # A run without the horizon simply advances by one step, so the result is the same.
+    rest = pause = 0
     while True:
         iterations += 1
-        run = _run(election, voters, rank, endowment, explain=False)
+        track = jump and not pause
+        run = _run(election, voters, rank, endowment, explain=False, step=step if track else 0)
         if progress is not None:
             progress(
                 f"Add1 iteration {iterations}: endowment "
@@ -412,8 +659,20 @@ def _add1(
         # pabutools' is_exhaustive(available_projects=MES projects): supported projects only.
         if stop == "exhaustive" and all(run.spent + costs[p] > budget for p in unfunded):
             return _Add1(run, endowment, iterations, step, "exhaustive")
-        previous, previous_endowment = run, endowment
-        endowment += step * n
+        # The next run.advance − 1 iterations give this very outcome (see _Horizon), so they
+        # would not stop either: skip to the first one that may differ. Its predecessor has
+        # this outcome, which is what "the previous one stands" then keeps.
+        advance = run.advance if track else 1
+        assert advance is not None  # some unfunded project comes within reach eventually
+        if not track:
+            pause = max(0, pause - 1)
+        elif advance > 1:
+            rest = 0
+        else:
+            rest = pause = min(2 * rest or 1, MAX_REST)
+        iterations += advance - 1
+        previous, previous_endowment = run, endowment + (advance - 1) * step * n
+        endowment += advance * step * n
 
 
 def _explain_mes(
@@ -427,7 +686,9 @@ def _explain_mes(
     def money(amount: int | Fraction) -> str:
         return format_money(amount, unit, currency)
 
-    support = support_counts(election)
+    # Votes are counted again only to tell "no votes" from "no points", when some project needs it.
+    unsupported = any(not members.size for members in voters.members)
+    support = support_counts(election) if unsupported else None
     steps: list[Step] = []
     reasons: dict[str, Reason] = {}
     for number, data in enumerate(run.steps, start=1):
@@ -469,6 +730,7 @@ def _explain_mes(
         supporters = int(voters.weight[voters.members[p]].sum())
         params: dict[str, Value] = {"cost": project.cost, "supporters": supporters}
         if supporters == 0:
+            assert support is not None  # counted above: this project has no supporters
             text = "Not funded: no votes." if support[project.id] == 0 else "Not funded: no points."
             reasons[project.id] = Reason("no-support", text, funded=False, params=params)
             continue
@@ -522,8 +784,12 @@ def equal_shares(
                 )
         add1 = _add1(election, voters, rank, add1_start, add1_stop, step, progress)
         endowment = add1.endowment
-        # The chosen iteration again, this time keeping every figure for the explanations.
-        run = _run(election, voters, rank, endowment, explain=True)
+        run = add1.run
+        if run.endowment == endowment:
+            run.explain_leftover(voters)
+        else:
+            # The chosen iteration was skipped (it repeats an outcome): run it for its figures.
+            run = _run(election, voters, rank, endowment, explain=True)
         notes.append(
             f"Add1 ({add1_start} start, {add1_stop} stop): step "
             f"{format_money(step, election.unit, election.currency)}, {add1.iterations} "

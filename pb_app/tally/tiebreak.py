@@ -10,7 +10,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from pb_app.tally.election import Election
+from pb_app.tally.election import Election, distinct_ballots
 
 TIE_BREAK_KEYS = ("min-cost", "max-cost", "max-support", "id", "lot")
 DEFAULT_ROUND_TIE_BREAK = ("min-cost", "max-support", "lot")
@@ -44,8 +44,9 @@ def lot_order(project_ids: Sequence[str], seed: str) -> list[str]:
 def support_counts(election: Election) -> Counter[str]:
     """Number of ballots containing each project (tally.md's ``votes``)."""
     counts: Counter[str] = Counter({project.id: 0 for project in election.projects})
-    for ballot in election.ballots:
-        counts.update(set(ballot.projects))
+    for chosen, _, voters in distinct_ballots(election):
+        for pid in set(chosen):
+            counts[pid] += voters
     return counts
 
 
@@ -65,7 +66,9 @@ def tie_break_rank(
             raise TieBreakError(f"Unknown tie-break key {key!r}.")
     if "lot" in keys and seed is None:
         raise TieBreakError("The tie-break uses a lot, so a published seed is needed.")
-    votes = support if support is not None else support_counts(election)
+    votes: Mapping[str, int] = {}
+    if "max-support" in keys:
+        votes = support if support is not None else support_counts(election)
     lot = {pid: i for i, pid in enumerate(lot_order([p.id for p in election.projects], seed or ""))}
 
     def sort_key(index: int) -> tuple[object, ...]:

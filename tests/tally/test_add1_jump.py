@@ -1,0 +1,81 @@
+"""Add1 may skip iterations that provably repeat an outcome: it must stop where every step would.
+
+Each Equal Shares run in Add1 also works out how many further iterations give its very outcome
+(``_Run.advance``, see ``mes._Horizon``). These tests check that claim directly, iteration by
+iteration, and that Add1 with skipping ends exactly as Add1 run step by step, on random
+approval, cumulative and ordinal elections with many identical and near-identical ballots.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pb_app.tally import mes
+from pb_app.tally.election import Ballot, BallotType, Election, Project
+from pb_app.tally.tiebreak import tie_break_rank
+
+IDS = [str(i) for i in range(11)]
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def elections(draw: st.DrawFn) -> Election:
+    """Up to 7 projects, up to 25 ballots (approval, cumulative or ordinal), a binding budget."""
+    kind = draw(st.sampled_from([BallotType.APPROVAL, BallotType.CUMULATIVE, BallotType.ORDINAL]))
+    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=7, unique=True))
+    costs = {pid: draw(st.integers(1, 60)) for pid in ids}
+    chosen = st.lists(st.sampled_from(ids), unique=True, min_size=1, max_size=4)
+    ballots: list[Ballot] = []
+    for i, projects in enumerate(draw(st.lists(chosen, min_size=1, max_size=25))):
+        points = ()
+        if kind is BallotType.CUMULATIVE:
+            points = tuple(draw(st.integers(1, 5)) for _ in projects)
+        ballots.append(Ballot(tuple(projects), points=points, voter_id=str(i)))
+    budget = draw(st.integers(1, max(1, sum(costs.values()))))
+    return Election(
+        ballot_type=kind,
+        budget=budget,
+        projects=tuple(Project(pid, cost) for pid, cost in costs.items()),
+        ballots=tuple(ballots),
+    )
+
+
+def _add1(election: Election, start: str, stop: str, step: int, jump: bool) -> mes._Add1:
+    voters = mes._prepare(election, mes.default_utility(election))
+    rank = tie_break_rank(election)
+    return mes._add1(election, voters, rank, start, stop, step, None, jump)  # type: ignore[arg-type]
+
+
+@SETTINGS
+@given(
+    elections(),
+    st.sampled_from([("exact", "exhaustive"), ("floor", "feasible"), ("floor", "exhaustive")]),
+    st.integers(1, 3),
+)
+def test_skipping_ends_exactly_where_running_every_iteration_ends(
+    election: Election, variant: tuple[str, str], step: int
+) -> None:
+    start, stop = variant
+    every = _add1(election, start, stop, step, jump=False)
+    skipping = _add1(election, start, stop, step, jump=True)
+    assert skipping.run.selected == every.run.selected
+    assert skipping.endowment == every.endowment
+    assert skipping.iterations == every.iterations
+    assert skipping.stop_reason == every.stop_reason
+
+
+@SETTINGS
+@given(elections(), st.integers(0, 40), st.integers(1, 3))
+def test_every_skipped_iteration_has_the_same_outcome(
+    election: Election, offset: int, step: int
+) -> None:
+    voters = mes._prepare(election, mes.default_utility(election))
+    rank = tie_break_rank(election)
+    n = voters.total
+    endowment = election.budget + offset * step * n
+    run = mes._run(election, voters, rank, endowment, explain=False, step=step)
+    horizon = run.advance if run.advance is not None else 60
+    for t in range(1, min(horizon, 60)):
+        later = mes._run(election, voters, rank, endowment + t * step * n, explain=False)
+        assert later.selected == run.selected, f"iteration +{t} of {horizon}"
