@@ -11,10 +11,6 @@ from sqlalchemy import select
 
 from pb_app.extensions import db
 from pb_app.models import (
-    Bid,
-    BidStatus,
-    BidStatusChange,
-    BudgetLine,
     EligibilityCheckItem,
     Group,
     GroupKind,
@@ -26,7 +22,7 @@ from pb_app.models import (
     Ward,
 )
 from pb_app.passwords import hash_password
-from pb_app.services.demo_results import create_past_round
+from pb_app.services.demo_results import create_past_round, shortlisted_bid
 
 DEMO_SLUG = "ageing-better-small-grants"
 WARDS = ("Dalston", "Hackney Downs", "Homerton")
@@ -238,31 +234,17 @@ def _bids(round_: Round, member: User, now: datetime) -> None:
         db.session.add(group)
         if number == 1:
             db.session.add(GroupMembership(group=group, user=member, is_lead=True))
-        bid = Bid(
-            round_id=round_.id,
-            group=group,
+        shortlisted_bid(
+            round_.id,
+            group,
             ref=f"AB-{number:02d}",
             title=title,
             summary=summary,
-            description=summary,
             ward_id=round_.wards[ward].id,
             theme_id=round_.themes[theme].id,
-            status=BidStatus.SHORTLISTED,
+            lines=lines,
             submitted_at=now - timedelta(days=35),
         )
-        bid.budget_lines = [
-            BudgetLine(position=i, description=text, amount_pence=pounds * 100)
-            for i, (text, pounds) in enumerate(lines)
-        ]
-        bid.history = [
-            BidStatusChange(to_status=BidStatus.SUBMITTED, note="Submitted by the group."),
-            BidStatusChange(
-                from_status=BidStatus.SUBMITTED,
-                to_status=BidStatus.SHORTLISTED,
-                note="Meets every item of the checklist.",
-            ),
-        ]
-        db.session.add(bid)
 
 
 def create_demo(now: datetime) -> list[DemoAccount]:

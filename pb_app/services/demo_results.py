@@ -96,6 +96,47 @@ PAST_BIDS: tuple[tuple[str, str, int, tuple[tuple[str, int], ...], float], ...] 
 )
 
 
+def shortlisted_bid(
+    round_id: int,
+    group: Group,
+    *,
+    ref: str,
+    title: str,
+    summary: str,
+    ward_id: int,
+    theme_id: int | None,
+    lines: tuple[tuple[str, int], ...],
+    submitted_at: datetime,
+) -> Bid:
+    """A demo bid that was submitted and shortlisted, with its budget lines (pounds) and history."""
+    bid = Bid(
+        round_id=round_id,
+        group=group,
+        ref=ref,
+        title=title,
+        summary=summary,
+        description=summary,
+        ward_id=ward_id,
+        theme_id=theme_id,
+        status=BidStatus.SHORTLISTED,
+        submitted_at=submitted_at,
+    )
+    bid.budget_lines = [
+        BudgetLine(position=i, description=text, amount_pence=pounds * 100)
+        for i, (text, pounds) in enumerate(lines)
+    ]
+    bid.history = [
+        BidStatusChange(to_status=BidStatus.SUBMITTED, note="Submitted by the group."),
+        BidStatusChange(
+            from_status=BidStatus.SUBMITTED,
+            to_status=BidStatus.SHORTLISTED,
+            note="Meets every item of the checklist.",
+        ),
+    ]
+    db.session.add(bid)
+    return bid
+
+
 def _round(now: datetime) -> Round:
     closed = now - timedelta(days=300)
     round_ = Round(
@@ -144,30 +185,17 @@ def _group(name: str, number: int) -> Group:
 
 def _bids(round_: Round, opened: datetime) -> None:
     for number, (title, group_name, ward, lines, _liked) in enumerate(PAST_BIDS, 1):
-        bid = Bid(
-            round_id=round_.id,
-            group=_group(group_name, number),
+        shortlisted_bid(
+            round_.id,
+            _group(group_name, number),
             ref=f"AB25-{number:02d}",
             title=title,
             summary=f"{title}: a project for people aged 50 and over.",
-            description=f"{title}: a project for people aged 50 and over.",
             ward_id=round_.wards[ward].id,
-            status=BidStatus.SHORTLISTED,
+            theme_id=None,
+            lines=lines,
             submitted_at=opened - timedelta(days=40),
         )
-        bid.budget_lines = [
-            BudgetLine(position=i, description=text, amount_pence=pounds * 100)
-            for i, (text, pounds) in enumerate(lines)
-        ]
-        bid.history = [
-            BidStatusChange(to_status=BidStatus.SUBMITTED, note="Submitted by the group."),
-            BidStatusChange(
-                from_status=BidStatus.SUBMITTED,
-                to_status=BidStatus.SHORTLISTED,
-                note="Meets every item of the checklist.",
-            ),
-        ]
-        db.session.add(bid)
     db.session.commit()
 
 
