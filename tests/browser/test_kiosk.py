@@ -379,3 +379,37 @@ def test_the_live_event_screen_shows_only_turnout_while_voting(
     with page.expect_navigation():  # it refreshes itself
         page.clock.run_for("00:31")
     expect(page.locator("h1")).to_have_text("0 people have voted")
+
+
+def _small_targets(page: Page) -> list[str]:
+    """Every visible button, link, text box or choice in the main area under 44 × 44 px."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll(
+                   'main button, main a, main input:not([type=hidden]), main select, main label')]
+                 .filter(el => el.offsetParent !== null)
+                 .filter(el => !(el.tagName === 'A' && el.closest('p, li')))  // links in text
+                 .filter(el => el.tagName !== 'LABEL'
+                     || (el.control && ['radio', 'checkbox'].includes(el.control.type)))
+                 .map(el => [el, el.getBoundingClientRect()])
+                 .filter(([el, box]) => el.matches('input[type=radio], input[type=checkbox]')
+                     ? false : box.height < 44)
+                 .map(([el, box]) => el.outerHTML.slice(0, 80) + ' ' + Math.round(box.height))"""
+        )
+    )
+
+
+def test_kiosk_touch_targets_are_at_least_44_px(page: Page, live_server: LiveServer) -> None:
+    _slug, round_id = _round(live_server)
+    (code,) = _codes(live_server, round_id, 1)
+    _open_kiosk(page, live_server, round_id)
+    assert _small_targets(page) == []
+    with page.expect_navigation():
+        page.locator("main :text('Start with your voter code')").first.click()
+    assert _small_targets(page) == []
+    page.get_by_label("Voter code").fill(code)
+    submit_and_wait(page, "Continue")
+    expect(page.locator("h1")).to_have_text("Your vote")
+    assert _small_targets(page) == []
+    size = page.evaluate("getComputedStyle(document.body).fontSize")
+    assert float(size.removesuffix("px")) >= 20  # large type on the shared screen
