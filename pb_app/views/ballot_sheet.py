@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from pb_app import ballot_forms
+from pb_app.forms.vote import BallotForm
 from pb_app.models import Round
 from pb_app.services import elections
 from pb_app.tally.ballots import validate_ballot
@@ -36,6 +37,22 @@ class BallotSheet:
     def read(self, values: Any) -> ballot_forms.Draft:
         """The ballot in these form values."""
         return ballot_forms.ballot_from_form(self.kind, values, self.cards, ranks=self.ranks)
+
+
+def ballot_page(
+    round_: Round, sheet: BallotSheet, values: Any, problems: list[tuple[str, str]]
+) -> dict[str, Any]:
+    """What ``vote/ballot.html`` shows: the sheet, the limits, the running total, any problems."""
+    return {
+        "round": round_,
+        "form": BallotForm(),
+        "sheet": sheet,
+        "limits": elections.limits_of(round_),
+        "scale": ballot_forms.score_scale(round_.min_points, round_.max_points),
+        "values": values,
+        "total": ballot_forms.running_total(sheet.read(values).ballot, sheet.cards),
+        "problems": problems,
+    }
 
 
 def ballot_problems(

@@ -53,7 +53,7 @@ from pb_app.services.voting_errors import (
     VotingClosed,
 )
 from pb_app.tally.election import Ballot
-from pb_app.views.ballot_sheet import BallotSheet, ballot_problems
+from pb_app.views.ballot_sheet import BallotSheet, ballot_page, ballot_problems
 
 bp = Blueprint("kiosk", __name__)
 
@@ -326,17 +326,7 @@ def _draft() -> Ballot | None:
 
 
 def _ballot_page(round_: Round, sheet: BallotSheet, values: Any, problems: Any) -> Response:
-    return _render(
-        "vote/ballot.html",
-        round=round_,
-        form=BallotForm(),
-        sheet=sheet,
-        limits=elections.limits_of(round_),
-        scale=ballot_forms.score_scale(round_.min_points, round_.max_points),
-        values=values,
-        total=ballot_forms.running_total(sheet.read(values).ballot, sheet.cards),
-        problems=problems,
-    )
+    return _render("vote/ballot.html", **ballot_page(round_, sheet, values, problems))
 
 
 @bp.route("/kiosk/ballot", methods=["GET", "POST"])

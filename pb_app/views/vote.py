@@ -39,7 +39,7 @@ from pb_app.services.voting_errors import (
     VotingClosed,
 )
 from pb_app.tally.election import Ballot
-from pb_app.views.ballot_sheet import BallotSheet, ballot_problems
+from pb_app.views.ballot_sheet import BallotSheet, ballot_page, ballot_problems
 
 bp = Blueprint("vote", __name__)
 
@@ -211,18 +211,9 @@ def _sheet(round_: Round) -> BallotSheet:
 def _ballot_page(
     round_: Round, sheet: BallotSheet, values: Any, problems: list[tuple[str, str]]
 ) -> Response:
-    page = render_template(
-        "vote/ballot.html",
-        round=round_,
-        form=BallotForm(),
-        sheet=sheet,
-        limits=elections.limits_of(round_),
-        scale=ballot_forms.score_scale(round_.min_points, round_.max_points),
-        values=values,
-        total=ballot_forms.running_total(sheet.read(values).ballot, sheet.cards),
-        problems=problems,
+    return make_response(
+        render_template("vote/ballot.html", **ballot_page(round_, sheet, values, problems))
     )
-    return make_response(page)
 
 
 def _needs_identity(round_: Round) -> Response | None:
