@@ -16,13 +16,13 @@ from fractions import Fraction
 from functools import cmp_to_key
 from typing import Literal
 
-from pb_app.tally.election import BallotType, Election, Project, distinct_ballots
+import numpy as np
+
+from pb_app.tally.election import BallotType, Election, Project
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 from pb_app.tally.tiebreak import support_counts
 
 OrderBy = Literal["support", "score", "per-cost"]
-
-POINTS_BALLOTS = (BallotType.CUMULATIVE, BallotType.SCORING)
 
 
 def project_scores(election: Election) -> Counter[str]:
@@ -31,24 +31,25 @@ def project_scores(election: Election) -> Counter[str]:
     Approval and choose-1 ballots carry no points, so their score is their support. For
     scoring ballots with a ``default_score``, an unscored project counts that score.
     """
-    scores: Counter[str] = Counter({project.id: 0 for project in election.projects})
+    columns = election.columns
     kind = election.ballot_type
-    default = election.limits.default_score
-    all_ids = {p.id for p in election.projects}
-    for chosen, given, voters in distinct_ballots(election):
-        if kind is BallotType.ORDINAL:
-            length = len(chosen)
-            for position, pid in enumerate(chosen):
-                scores[pid] += (length - position) * voters
-        elif kind in POINTS_BALLOTS:
-            for pid, points in zip(chosen, given, strict=False):
-                scores[pid] += points * voters
-            if kind is BallotType.SCORING and default:
-                for pid in all_ids - set(chosen):
-                    scores[pid] += default * voters
-        else:
-            for pid in set(chosen):
-                scores[pid] += voters
+    if kind is BallotType.ORDINAL:
+        # The entry at offset i of a ballot ending at offset end is ranked end − i from last.
+        lengths = np.diff(columns.offsets)
+        ends = np.repeat(columns.offsets[1:], lengths)
+        totals = columns.totals(ends - np.arange(ends.size, dtype=np.int64))
+    elif columns.points is not None:
+        totals = columns.totals(columns.points)
+        default = election.limits.default_score
+        if kind is BallotType.SCORING and default:
+            voters = len(election.ballots)
+            support = columns.support().tolist()
+            for i in range(len(election.projects)):
+                totals[i] += default * (voters - support[i])
+    else:
+        totals = columns.support().tolist()
+    scores: Counter[str] = Counter({project.id: 0 for project in election.projects})
+    scores.update(dict(zip(columns.ids, totals, strict=True)))
     return scores
 
 
@@ -73,7 +74,12 @@ def maximum_score(election: Election, order_by: OrderBy) -> int:
     per_project = limits.max_points or limits.max_sum_points
     if per_project is None:
         # No declared limit: the most any voter actually gave one project is the best bound known.
-        per_project = max((max(b.points, default=0) for b in election.ballots), default=0)
+        given = election.columns.points
+        assert given is not None  # only points ballots are ordered by a score of points
+        if given.size and np.diff(election.columns.offsets).all():
+            per_project = int(given.max())
+        else:  # an empty ballot (or none at all) counts as giving 0
+            per_project = int(given.max(initial=0))
     return voters * per_project
 
 
