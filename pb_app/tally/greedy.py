@@ -92,14 +92,14 @@ class _Candidate:
 
 def _order(candidates: list[_Candidate], rank: Mapping[str, int], per_cost: bool) -> None:
     """Sort best first in place; equal values go to the lower tie-break rank."""
+    if not per_cost:
+        candidates.sort(key=lambda c: (-c.metric, rank[c.project.id]))
+        return
 
     def compare(a: _Candidate, b: _Candidate) -> int:
-        if per_cost:
-            # a.metric / a.cost > b.metric / b.cost, without division.
-            left = a.metric * b.project.cost
-            right = b.metric * a.project.cost
-        else:
-            left, right = a.metric, b.metric
+        # a.metric / a.cost > b.metric / b.cost, without division.
+        left = a.metric * b.project.cost
+        right = b.metric * a.project.cost
         if left != right:
             return -1 if left > right else 1
         return rank[a.project.id] - rank[b.project.id]
@@ -164,7 +164,9 @@ def greedy(
             return f"score {c.metric:,} ({_plural(c.support, 'vote')})"
         return _plural(c.support, "vote")
 
-    maximum = maximum_score(election, order_by) if isinstance(threshold, Fraction) else None
+    # Fraction's isinstance goes through ABCMeta, slow enough to matter once per project.
+    share_threshold = isinstance(threshold, Fraction)
+    maximum = maximum_score(election, order_by) if share_threshold else None
     candidates: list[_Candidate] = []
     for project in election.projects:
         if project.id in already:
@@ -181,7 +183,8 @@ def greedy(
             )
             reasons[project.id] = Reason("no-support", text, funded=False, params=base)
             continue
-        if isinstance(threshold, Fraction):
+        if share_threshold:
+            assert isinstance(threshold, Fraction)  # what share_threshold says
             assert maximum is not None  # computed above whenever the threshold is a share
             share = Fraction(candidate.metric, maximum) if maximum else Fraction(0)
             if share < threshold:

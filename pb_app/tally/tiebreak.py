@@ -68,7 +68,11 @@ def tie_break_rank(
     votes: Mapping[str, int] = {}
     if "max-support" in keys:
         votes = support if support is not None else support_counts(election)
-    lot = {pid: i for i, pid in enumerate(lot_order([p.id for p in election.projects], seed or ""))}
+    lot: dict[str, int] = {}
+    if "lot" in keys:
+        lot = {
+            pid: i for i, pid in enumerate(lot_order([p.id for p in election.projects], seed or ""))
+        }
 
     def sort_key(index: int) -> tuple[object, ...]:
         project = election.projects[index]
