@@ -189,8 +189,11 @@ class BallotColumns:
 
 @dataclass(frozen=True, eq=False)
 class MergedBallots:
-    """Identical ballots merged: merged ballot ``m`` names ``index[offsets[m]:offsets[m + 1]]``
-    with ``values`` beside them, and ``weight[m]`` voters cast it; first-cast first."""
+    """Identical ballots merged, in the order first cast, with how many voters cast each.
+
+    Merged ballot ``m`` names ``index[offsets[m]:offsets[m + 1]]`` with ``values`` beside
+    them, and ``weight[m]`` voters cast it.
+    """
 
     weight: IntArray
     offsets: IntArray
