@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from pb_app.tally.election import (
+    INT64_SAFE,
     POINTS_TYPES,
     Ballot,
     BallotColumns,
@@ -332,6 +333,10 @@ def _read_votes(
                 raise PabulibError(
                     f"Line {line}: voter {voter!r} names {len(ids)} projects but gives "
                     f"{len(points)} points."
+                )
+            if points and max(map(abs, points)) >= INT64_SAFE:
+                raise PabulibError(
+                    f"Line {line}: voter {voter!r} gives more points than can be counted."
                 )
         keep = [i for i, pid in enumerate(ids) if pid in position]
         if len(keep) != len(ids):

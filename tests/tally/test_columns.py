@@ -27,7 +27,7 @@ from pb_app.tally.election import (
 from pb_app.tally.greedy import greedy, maximum_score, project_scores
 from pb_app.tally.mes import Utility, _points, _prepare
 from pb_app.tally.outcome import format_money
-from pb_app.tally.pabulib import read_pb, write_pb
+from pb_app.tally.pabulib import PabulibError, read_pb, write_pb
 from pb_app.tally.tiebreak import support_counts, tie_break_rank
 
 POINTS_KINDS = (BallotType.CUMULATIVE, BallotType.SCORING)
@@ -153,6 +153,15 @@ def test_points_must_match_the_projects_named() -> None:
 def test_points_beyond_int64_are_refused() -> None:
     with pytest.raises(ValueError, match="more points than can be counted"):
         Election(BallotType.CUMULATIVE, 1, (Project("A", 1),), (Ballot(("A",), (2**63,)),))
+
+
+def test_the_reader_refuses_points_beyond_int64_naming_the_line() -> None:
+    text = (
+        "META\nkey;value\nbudget;1\nvote_type;cumulative\nPROJECTS\nproject_id;cost\nA;1\n"
+        f"VOTES\nvoter_id;vote;points\nv1;A;{2**63}\n"
+    )
+    with pytest.raises(PabulibError, match="Line 10: voter 'v1' gives more points than can be"):
+        read_pb(text)
 
 
 def test_huge_points_are_summed_exactly() -> None:
