@@ -19,8 +19,12 @@ parsing is never timed):
   ours), the view least favourable to us.
 * ours: the public call on a fresh copy of the parsed ``Election`` — ``greedy(...)`` or
   ``equal_shares(...)``, tie-break order included — which merges identical ballots itself
-  (an Election keeps its merge, so every timed call gets a new copy that has none), and
-  builds the full explanations pabutools does not.
+  and builds the full explanations pabutools does not. The copy (``dataclasses.replace``)
+  carries the ballots as parsed: the ``Ballot`` objects and the ``BallotColumns`` arrays the
+  reader builds beside them while parsing (project indices per ballot, nothing merged or
+  counted), as pabutools' profile carries the ballot objects its parser built. Every count
+  and merge is done inside the timed call: an Election keeps none, and the fresh copy per
+  call makes sure of it.
 
 Calls shorter than 0.2 s are repeated (best of 3 rounds, as ``timeit`` does) on both sides;
 longer ones are timed once. Times are CPU seconds of the process (``time.process_time``): the
@@ -143,8 +147,8 @@ def compare_file(
     step = entry["add1_step"] * election.unit
     rules = entry["rules"]
 
-    # A fresh copy per call: an Election merges its identical ballots once and keeps them,
-    # and every timed call must merge them again, as pabutools' times include its merge.
+    # A fresh copy per call, so that nothing a count could keep on the Election is reused:
+    # every timed call merges and counts again, as pabutools' times include its merge.
     def ours_greedy() -> Outcome:
         fresh = replace(election)
         return greedy(fresh, tie_break_rank(fresh), order_by="support")

@@ -16,13 +16,13 @@ from fractions import Fraction
 from functools import cmp_to_key
 from typing import Literal
 
-from pb_app.tally.election import BallotType, Election, Project, distinct_ballots
+import numpy as np
+
+from pb_app.tally.election import BallotType, Election, Project
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 from pb_app.tally.tiebreak import support_counts
 
 OrderBy = Literal["support", "score", "per-cost"]
-
-POINTS_BALLOTS = (BallotType.CUMULATIVE, BallotType.SCORING)
 
 
 def project_scores(election: Election) -> Counter[str]:
@@ -31,24 +31,25 @@ def project_scores(election: Election) -> Counter[str]:
     Approval and choose-1 ballots carry no points, so their score is their support. For
     scoring ballots with a ``default_score``, an unscored project counts that score.
     """
-    scores: Counter[str] = Counter({project.id: 0 for project in election.projects})
+    columns = election.columns
     kind = election.ballot_type
-    default = election.limits.default_score
-    all_ids = {p.id for p in election.projects}
-    for chosen, given, voters in distinct_ballots(election):
-        if kind is BallotType.ORDINAL:
-            length = len(chosen)
-            for position, pid in enumerate(chosen):
-                scores[pid] += (length - position) * voters
-        elif kind in POINTS_BALLOTS:
-            for pid, points in zip(chosen, given, strict=False):
-                scores[pid] += points * voters
-            if kind is BallotType.SCORING and default:
-                for pid in all_ids - set(chosen):
-                    scores[pid] += default * voters
-        else:
-            for pid in set(chosen):
-                scores[pid] += voters
+    if kind is BallotType.ORDINAL:
+        # The entry at offset i of a ballot ending at offset end is ranked end − i from last.
+        lengths = np.diff(columns.offsets)
+        ends = np.repeat(columns.offsets[1:], lengths)
+        totals = columns.totals(ends - np.arange(ends.size, dtype=np.int64))
+    elif columns.points is not None:
+        totals = columns.totals(columns.points)
+        default = election.limits.default_score
+        if kind is BallotType.SCORING and default:
+            voters = len(election.ballots)
+            support = columns.support().tolist()
+            for i in range(len(election.projects)):
+                totals[i] += default * (voters - support[i])
+    else:
+        totals = columns.support().tolist()
+    scores: Counter[str] = Counter({project.id: 0 for project in election.projects})
+    scores.update(dict(zip(columns.ids, totals, strict=True)))
     return scores
 
 
@@ -73,7 +74,12 @@ def maximum_score(election: Election, order_by: OrderBy) -> int:
     per_project = limits.max_points or limits.max_sum_points
     if per_project is None:
         # No declared limit: the most any voter actually gave one project is the best bound known.
-        per_project = max((max(b.points, default=0) for b in election.ballots), default=0)
+        given = election.columns.points
+        assert given is not None  # only points ballots are ordered by a score of points
+        if given.size and np.diff(election.columns.offsets).all():
+            per_project = int(given.max())
+        else:  # an empty ballot (or none at all) counts as giving 0
+            per_project = int(given.max(initial=0))
     return voters * per_project
 
 
@@ -86,14 +92,14 @@ class _Candidate:
 
 def _order(candidates: list[_Candidate], rank: Mapping[str, int], per_cost: bool) -> None:
     """Sort best first in place; equal values go to the lower tie-break rank."""
+    if not per_cost:
+        candidates.sort(key=lambda c: (-c.metric, rank[c.project.id]))
+        return
 
     def compare(a: _Candidate, b: _Candidate) -> int:
-        if per_cost:
-            # a.metric / a.cost > b.metric / b.cost, without division.
-            left = a.metric * b.project.cost
-            right = b.metric * a.project.cost
-        else:
-            left, right = a.metric, b.metric
+        # a.metric / a.cost > b.metric / b.cost, without division.
+        left = a.metric * b.project.cost
+        right = b.metric * a.project.cost
         if left != right:
             return -1 if left > right else 1
         return rank[a.project.id] - rank[b.project.id]
@@ -158,7 +164,9 @@ def greedy(
             return f"score {c.metric:,} ({_plural(c.support, 'vote')})"
         return _plural(c.support, "vote")
 
-    maximum = maximum_score(election, order_by) if isinstance(threshold, Fraction) else None
+    # Fraction's isinstance goes through ABCMeta, slow enough to matter once per project.
+    share_threshold = isinstance(threshold, Fraction)
+    maximum = maximum_score(election, order_by) if share_threshold else None
     candidates: list[_Candidate] = []
     for project in election.projects:
         if project.id in already:
@@ -175,7 +183,8 @@ def greedy(
             )
             reasons[project.id] = Reason("no-support", text, funded=False, params=base)
             continue
-        if isinstance(threshold, Fraction):
+        if share_threshold:
+            assert isinstance(threshold, Fraction)  # what share_threshold says
             assert maximum is not None  # computed above whenever the threshold is a share
             share = Fraction(candidate.metric, maximum) if maximum else Fraction(0)
             if share < threshold:

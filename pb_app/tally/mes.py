@@ -29,14 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
-from itertools import chain
 from operator import itemgetter
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from pb_app.tally.election import BallotType, Election, distinct_ballots
+from pb_app.tally.election import INT64_SAFE, BallotType, Election, merge_identical
 from pb_app.tally.greedy import greedy
 from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_money
 from pb_app.tally.tiebreak import support_counts
@@ -116,36 +115,60 @@ class _Voters:
 def _prepare(election: Election, utility: Utility) -> _Voters:
     if len(election.ballots) >= EXACT_FLOAT_INTEGERS:
         raise ValueError("Too many ballots to count exactly.")  # pragma: no cover
-    index = {project.id: i for i, project in enumerate(election.projects)}
-    # Ballots equal as counted are merged: approval ones as sorted project indices, the others
-    # as sorted (project, points) pairs laid out flat.
-    approval = election.ballot_type in (BallotType.APPROVAL, BallotType.CHOOSE_ONE)
-    merged: dict[tuple[int, ...], int] = {}
-    if approval:
-        position = index.__getitem__
-        for chosen, _, voters_with in distinct_ballots(election):
-            key = tuple(sorted(set(map(position, chosen))))
-            merged[key] = merged.get(key, 0) + voters_with
+    # Each ballot's positive points per project, as _points gives them, for all ballots at
+    # once: 1 for approval, len − position of its first mention for ordinal, Σ points for the
+    # others (with the scoring default for a project left unscored). An id that is not a
+    # project takes no part, but keeps its place in an ordinal ranking.
+    columns = election.columns
+    count = len(election.projects)
+    kind = election.ballot_type
+    lengths = np.diff(columns.offsets)
+    rows = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
+    index = columns.index
+    if kind is BallotType.ORDINAL:
+        given = np.repeat(columns.offsets[1:], lengths) - np.arange(index.size, dtype=np.int64)
+    elif columns.points is not None:
+        given = columns.points
+        largest = max(-int(given.min()), int(given.max())) if given.size else 0
+        if largest * int(lengths.max(initial=0)) >= INT64_SAFE:
+            raise ValueError("A ballot gives more points than can be counted exactly.")
     else:
-        for chosen, given, voters_with in distinct_ballots(election):
-            pairs = sorted(_points(election, index, chosen, given).items())
-            key = tuple(chain.from_iterable(pairs))
-            merged[key] = merged.get(key, 0) + voters_with
-    keys = list(merged)
-    size = len(keys)
-    weight = np.fromiter(merged.values(), dtype=np.int64, count=size)
-    lengths = np.fromiter(map(len, keys), dtype=np.int64, count=size)
-    flat = np.fromiter(chain.from_iterable(keys), dtype=np.int64, count=int(lengths.sum()))
-    if approval:
-        projects, values = flat, np.ones_like(flat)
-    else:
-        projects, values, lengths = flat[0::2], flat[1::2], lengths // 2
+        given = np.ones_like(index)
+    known = index < count
+    rows, index, given = rows[known], index[known], given[known]
+    default = election.limits.default_score
+    if kind is BallotType.SCORING and default:
+        named = np.zeros((lengths.size, count), dtype=bool)
+        named[rows, index] = True
+        unnamed_rows, unnamed_index = np.nonzero(~named)
+        rows = np.concatenate((rows, unnamed_rows))
+        index = np.concatenate((index, unnamed_index))
+        given = np.concatenate((given, np.full(unnamed_rows.size, default, dtype=np.int64)))
+    # Sort by (ballot, project); the stable sort keeps an ordinal ballot's first mention first.
+    width = max(count, 1)
+    keys = rows * width + index
+    order = np.argsort(keys, kind="stable")
+    keys, given = keys[order], given[order]
+    first = np.ones(keys.size, dtype=bool)
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    if not first.all():
+        starts = np.flatnonzero(first)
+        summed = kind in (BallotType.CUMULATIVE, BallotType.SCORING)
+        given = np.add.reduceat(given, starts) if summed else given[starts]
+        keys = keys[starts]
+    positive = given > 0
+    keys, given = keys[positive], given[positive]
+    # Ballots equal as counted are merged.
+    merged = merge_identical(keys // width, keys % width, given, len(election.ballots))
+    weight = merged.weight
+    size = weight.size
+    lengths = np.diff(merged.offsets)
+    projects, values = merged.index, merged.values
     if utility is not Utility.POINTS:
         values = np.ones_like(projects)
     owner = np.repeat(np.arange(size, dtype=np.int64), lengths)
     # Supporters of each project in merged-ballot order: a stable sort by project, then cut.
     order = np.argsort(projects, kind="stable")
-    count = len(election.projects)
     cuts = np.cumsum(np.bincount(projects, minlength=count))[:-1]
     member_arrays = np.split(owner[order], cuts)
     value_arrays = np.split(values[order], cuts)

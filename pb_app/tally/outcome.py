@@ -70,12 +70,22 @@ class Outcome:
         return self.budget - self.spent
 
 
+_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$"}
+
+
 def format_money(amount: int | Fraction, unit: int = 1, currency: str = "") -> str:
     """Format minor units for people: ``format_money(450000, 100, "GBP") == "£4,500"``."""
-    value = Fraction(amount) / unit
-    symbol = {"GBP": "£", "EUR": "€", "USD": "$"}.get(currency, "")
+    symbol = _SYMBOLS.get(currency, "")
     suffix = "" if symbol or not currency else f" {currency}"
     # Exact: whole units, or hundredths rounded half up, without passing through a float.
+    if isinstance(amount, int):
+        # Integer arithmetic for the common case (a Fraction costs ~10 µs a call):
+        # floor(amount / unit · 100 + 1/2) = (200 · amount + unit) // (2 · unit).
+        if amount % unit == 0:
+            return f"{symbol}{amount // unit:,}{suffix}"
+        whole, hundredths = divmod((200 * amount + unit) // (2 * unit), 100)
+        return f"{symbol}{whole:,}.{hundredths:02d}{suffix}"
+    value = Fraction(amount) / unit
     whole, hundredths = divmod(math.floor(value * 100 + Fraction(1, 2)), 100)
     text = f"{whole:,}" if value.denominator == 1 else f"{whole:,}.{hundredths:02d}"
     return f"{symbol}{text}{suffix}"

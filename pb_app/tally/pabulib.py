@@ -19,12 +19,20 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from pb_app.tally.election import Ballot, BallotType, Election, Limits, Project
+from pb_app.tally.election import (
+    INT64_SAFE,
+    POINTS_TYPES,
+    Ballot,
+    BallotColumns,
+    BallotType,
+    Election,
+    Limits,
+    Project,
+)
 
 SECTIONS = ("META", "PROJECTS", "VOTES")
 # Cost pabulib uses for a project that was on the ballot but could never be funded.
 UNFUNDABLE_COST = 999_999_999
-POINTS_TYPES = (BallotType.CUMULATIVE, BallotType.SCORING)
 # Limits that are amounts of money, so they are scaled by ``unit`` like costs.
 MONEY_LIMITS = ("min_sum_cost", "max_sum_cost")
 LIMIT_KEYS = tuple(f.name for f in fields(Limits))
@@ -275,16 +283,18 @@ def _parse(text: str) -> PbFile:
             limits_values[key] = _whole(text, meta_line(key), key)
     limits = Limits(**limits_values)
 
-    ballots = _read_votes(sections["VOTES"], ballot_type, seen, warnings)
+    position = {pid: i for i, pid in enumerate(seen)}
+    columns = _read_votes(sections["VOTES"], ballot_type, position, warnings)
     election = Election(
         ballot_type=ballot_type,
         budget=budget,
         projects=tuple(projects),
-        ballots=tuple(ballots),
+        ballots=columns.ballots,
         limits=limits,
         unit=unit,
         currency=values.get("currency", "").strip(),
         meta=tuple(meta),
+        columns=columns,
     )
     _check_counts(election, values, meta_line, warnings)
     warnings.extend(_limit_warnings(election, [line for line, _ in sections["VOTES"].rows]))
@@ -292,8 +302,9 @@ def _parse(text: str) -> PbFile:
 
 
 def _read_votes(
-    section: _Section, ballot_type: BallotType, known: Mapping[str, int], warnings: list[str]
-) -> list[Ballot]:
+    section: _Section, ballot_type: BallotType, position: Mapping[str, int], warnings: list[str]
+) -> BallotColumns:
+    """The ballots, as ``Ballot`` objects and as the columns built row by row beside them."""
     if "vote" not in section.header:
         raise PabulibError(f"Line {section.header_line}: VOTES header has no vote column.")
     with_points = ballot_type in POINTS_TYPES
@@ -301,6 +312,9 @@ def _read_votes(
         raise PabulibError(f"Line {section.header_line}: {ballot_type} votes need a points column.")
     used = ("voter_id", "vote", "points") if with_points else ("voter_id", "vote")
     ballots: list[Ballot] = []
+    lengths: list[int] = []
+    index: list[int] = []
+    all_points: list[int] | None = [] if with_points else None
     unknown: dict[str, list[str]] = {}
     voter_lines: dict[str, int] = {}
     for line, cells in _cells(section, "VOTES"):
@@ -320,13 +334,21 @@ def _read_votes(
                     f"Line {line}: voter {voter!r} names {len(ids)} projects but gives "
                     f"{len(points)} points."
                 )
-        keep = [i for i, pid in enumerate(ids) if pid in known]
+            if points and max(map(abs, points)) >= INT64_SAFE:
+                raise PabulibError(
+                    f"Line {line}: voter {voter!r} gives more points than can be counted."
+                )
+        keep = [i for i, pid in enumerate(ids) if pid in position]
         if len(keep) != len(ids):
             for pid in ids:
-                if pid not in known:
+                if pid not in position:
                     unknown.setdefault(pid, []).append(f"voter {voter!r} (line {line})")
             ids = [ids[i] for i in keep]
             points = [points[i] for i in keep] if with_points else points
+        lengths.append(len(ids))
+        index.extend(map(position.__getitem__, ids))
+        if all_points is not None:
+            all_points.extend(points)
         ballots.append(
             Ballot(
                 projects=tuple(ids),
@@ -340,7 +362,7 @@ def _read_votes(
         warnings.append(
             f"A vote names unknown project {pid!r} ({voters[0]}{more}); those choices were ignored."
         )
-    return ballots
+    return BallotColumns.build(tuple(ballots), tuple(position), lengths, index, all_points)
 
 
 def _check_counts(

@@ -10,7 +10,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from pb_app.tally.election import Election, distinct_ballots
+from pb_app.tally.election import Election
 
 TIE_BREAK_KEYS = ("min-cost", "max-cost", "max-support", "id", "lot")
 DEFAULT_ROUND_TIE_BREAK = ("min-cost", "max-support", "lot")
@@ -43,10 +43,9 @@ def lot_order(project_ids: Sequence[str], seed: str) -> list[str]:
 
 def support_counts(election: Election) -> Counter[str]:
     """Number of ballots containing each project (tally.md's ``votes``)."""
+    columns = election.columns
     counts: Counter[str] = Counter({project.id: 0 for project in election.projects})
-    for chosen, _, voters in distinct_ballots(election):
-        for pid in set(chosen):
-            counts[pid] += voters
+    counts.update(dict(zip(columns.ids, columns.support().tolist(), strict=True)))
     return counts
 
 
@@ -69,7 +68,11 @@ def tie_break_rank(
     votes: Mapping[str, int] = {}
     if "max-support" in keys:
         votes = support if support is not None else support_counts(election)
-    lot = {pid: i for i, pid in enumerate(lot_order([p.id for p in election.projects], seed or ""))}
+    lot: dict[str, int] = {}
+    if "lot" in keys:
+        lot = {
+            pid: i for i, pid in enumerate(lot_order([p.id for p in election.projects], seed or ""))
+        }
 
     def sort_key(index: int) -> tuple[object, ...]:
         project = election.projects[index]

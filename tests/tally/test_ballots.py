@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pb_app.tally.ballots import MESSAGES, Problem, normalise_ballot, validate_ballot
-from pb_app.tally.election import Ballot, BallotType, Election, Limits, Project, distinct_ballots
+from pb_app.tally.election import Ballot, BallotType, Limits, Project
 
 PROJECTS = (
     Project("lunch", 150000, name="Lunch club"),
@@ -425,22 +425,3 @@ def test_validate_never_raises_and_accepts_only_ballots_within_every_limit(
     else:
         # And the converse: a ballot within every limit is never refused.
         assert not satisfies_every_limit(ballot_type, ballot, limits, excluded)
-
-
-def test_identical_ballots_are_merged_with_their_number_of_voters() -> None:
-    projects = (Project("A", 1), Project("B", 1))
-    approval = Election(
-        BallotType.APPROVAL,
-        2,
-        projects,
-        (Ballot(("A", "B"), voter_id="1"), Ballot(("A", "B"), voter_id="2"), Ballot(("B",))),
-    )
-    assert sorted(distinct_ballots(approval)) == [(("A", "B"), (), 2), (("B",), (), 1)]
-    # Points are part of a cumulative ballot: the same projects with other points differ.
-    cumulative = Election(
-        BallotType.CUMULATIVE,
-        2,
-        projects,
-        (Ballot(("A",), (2,)), Ballot(("A",), (3,)), Ballot(("A",), (2,))),
-    )
-    assert sorted(distinct_ballots(cumulative)) == [(("A",), (2,), 2), (("A",), (3,), 1)]
