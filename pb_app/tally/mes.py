@@ -53,6 +53,8 @@ LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
 # Most Add1 runs in a row that skip working out how far their outcome holds (see _add1).
 MAX_REST = 16
+# Keeping checkpoints pays when the next run may start at least 1 / REUSE_WORTH of the way in.
+REUSE_WORTH = 2
 # Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
 RENUMBER_SLACK = 256
 
@@ -428,12 +430,15 @@ class _State:
     ) -> tuple[int, Rational]:
         """Charge the supporters; return how many paid and the most one of them paid."""
         pi = price.pi
-        factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
+        # Budgets stay Python ints: mixing gmpy2's mpz into them makes every later step slower.
+        pi_numerator, pi_denominator = int(pi.numerator), int(pi.denominator)
+        factor = pi_denominator // math.gcd(self.denominator, pi_denominator)
         numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
-        pi_slope = price.pi_slope
-        slope_factor = pi_slope.denominator // math.gcd(
-            self.slope_denominator, pi_slope.denominator
+        slope_numerator, slope_denominator = (
+            int(price.pi_slope.numerator),
+            int(price.pi_slope.denominator),
         )
+        slope_factor = slope_denominator // math.gcd(self.slope_denominator, slope_denominator)
         if factor > 1 or slope_factor > 1:
             # A new epoch: older classes are carried over by their epoch's scale.
             self.denominator *= factor
@@ -441,11 +446,13 @@ class _State:
             self.value_scale = [scale * factor for scale in self.value_scale] + [1]
             self.slope_scale = [scale * slope_factor for scale in self.slope_scale] + [1]
         epoch = len(self.value_scale) - 1
-        unit_charge = pi.numerator * (self.denominator // pi.denominator)
-        unit_slope = pi_slope.numerator * (self.slope_denominator // pi_slope.denominator)
+        unit_charge = pi_numerator * (self.denominator // pi_denominator)
+        unit_slope = slope_numerator * (self.slope_denominator // slope_denominator)
         keys, span = self._keys(project)
-        sizes = np.bincount(keys).tolist()  # merged ballots per key (integer counts)
-        remap = list(range(len(sizes))) if span == 1 else [k // span for k in range(len(sizes))]
+        group_keys = [g[3] for g in price.groups]
+        # Merged ballots per group (integer counts), and each group's new class.
+        sizes = np.bincount(keys)[group_keys].tolist()
+        targets: list[int] = []
         population, live = self.population, self.live
         payers = 0
         most = 0
@@ -489,19 +496,22 @@ class _State:
             if charge > most:
                 most = charge
             payers += weight
-            size = sizes[key]
+            size = sizes[position]
             population[target] += size
             source = key // span
             population[source] -= size
             if not population[source]:
                 live.discard(source)
-            remap[key] = target
+            targets.append(target)
         if horizon is not None and tightest is not None:
             horizon.keep_sign(
                 tightest[0], self.denominator, -tightest[1], self.slope_denominator, strict=False
             )
         live.discard(0)
-        self.class_of[self.voters.members[project]] = np.array(remap, dtype=np.int64)[keys]
+        # Every supporter with money is in a group; the others stay in class 0.
+        remap = np.zeros(int(keys.max()) + 1, dtype=np.int64)
+        remap[group_keys] = targets
+        self.class_of[self.voters.members[project]] = remap[keys]
         if len(numerators) > 2 * len(live) + RENUMBER_SLACK:
             self._renumber()
         return payers, mpq(most, self.denominator)
@@ -756,14 +766,15 @@ def _add1(
     previous: _Run | None = None
     previous_endowment = endowment
     iterations = 0
-    # Working out the horizon makes a run about half as slow again, and where many budget
-    # classes sit near a price it rarely skips anything. So after a run that skipped nothing
-    # the next 1, 2, 4, … (at most MAX_REST) runs go without it; a run that skips resets this.
-    # A run without the horizon simply advances by one step, so the result is the same.
+    # Working out the horizon (and keeping checkpoints) makes a run about half as slow again,
+    # and where many budget classes sit near a price it rarely pays: no iteration skipped, and
+    # the next run could start only a few purchases in. So after such a run the next 1, 2, 4,
+    # … (at most MAX_REST) runs go without it; a run that pays resets this. A run without the
+    # horizon advances by one step and starts from nothing, so the result is the same.
     rest = pause = 0
     while True:
         iterations += 1
-        track = jump
+        track = jump and not pause
         run = _run(
             election,
             voters,
@@ -796,9 +807,10 @@ def _add1(
         # this outcome, which is what "the previous one stands" then keeps.
         advance = run.advance if track else 1
         assert advance is not None  # some unfunded project comes within reach eventually
+        reusable = len(run.checkpoints[-1].selected) if run.checkpoints else 0
         if not track:
             pause = max(0, pause - 1)
-        elif advance > 1:
+        elif advance > 1 or reusable * REUSE_WORTH >= len(run.selected):
             rest = 0
         else:
             rest = pause = min(2 * rest or 1, MAX_REST)
