@@ -16,6 +16,12 @@ Add1 runs Equal Shares again at every endowment step, and neighbouring steps mos
 same outcome. Each run therefore also works out, exactly, how many further steps provably repeat
 its outcome (budgets and prices are affine in the step count while the same comparisons decide;
 see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
+Where the outcome does change, the first purchases usually do not: a run keeps checkpoints
+after its purchases, each with how many further steps its purchases provably hold for, and the
+next run starts at the last one that holds there (see _Checkpoint).
+
+Rationals are gmpy2's ``mpq`` inside a count (pabutools counts with it too) and ``Fraction``
+in the outcome; budgets are Python ints.
 
 The reference is pabutools 1.2.3 (``rules/mes/mes_rule.py``); comments mark where its
 behaviour is reproduced on purpose.
