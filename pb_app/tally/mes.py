@@ -16,6 +16,12 @@ Add1 runs Equal Shares again at every endowment step, and neighbouring steps mos
 same outcome. Each run therefore also works out, exactly, how many further steps provably repeat
 its outcome (budgets and prices are affine in the step count while the same comparisons decide;
 see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
+Where the outcome does change, the first purchases usually do not: a run keeps checkpoints
+after its purchases, each with how many further steps its purchases provably hold for, and the
+next run starts at the last one that holds there (see _Checkpoint).
+
+Rationals are gmpy2's ``mpq`` inside a count (pabutools counts with it too) and ``Fraction``
+in the outcome; budgets are Python ints.
 
 The reference is pabutools 1.2.3 (``rules/mes/mes_rule.py``); comments mark where its
 behaviour is reproduced on purpose.
@@ -30,10 +36,11 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from operator import itemgetter
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
+from gmpy2 import mpq
 
 from pb_app.tally.election import INT64_SAFE, BallotType, Election, merge_identical
 from pb_app.tally.greedy import greedy
@@ -41,6 +48,9 @@ from pb_app.tally.outcome import Decision, Outcome, Reason, Step, Value, format_
 from pb_app.tally.tiebreak import support_counts
 
 IntArray = npt.NDArray[np.int64]
+# Exact rationals inside a count are gmpy2's mpq (GMP, in C; pabutools counts with it too):
+# Fraction's arithmetic, written in Python, was most of an Add1 count. Outcomes carry Fractions.
+Rational: TypeAlias = mpq
 Completion = Literal["none", "add1", "add1-greedy", "add1-comparison"]
 
 # Above this endowment per voter (in currency units) Add1 steps by 100 units, not 1 (tally.md §2).
@@ -48,6 +58,8 @@ LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
 # Most Add1 runs in a row that skip working out how far their outcome holds (see _add1).
 MAX_REST = 16
+# Keeping checkpoints pays when the next run may start at least 1 / REUSE_WORTH of the way in.
+REUSE_WORTH = 2
 # Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
 RENUMBER_SLACK = 256
 
@@ -104,12 +116,13 @@ class _Voters:
     weight: IntArray  # voters per merged ballot
     members: list[IntArray]  # per project: merged-ballot indices of its supporters
     values: list[IntArray]  # per project: utility ÷ kappa of each supporter (≥ 1)
+    weights: list[npt.NDArray[np.float64]]  # per project: each supporter's voters (see below)
     kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
     max_value: list[int]
     size: int  # number of merged ballots
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
-    first_bounds: list[tuple[Fraction, int, int]] = field(default_factory=list)
+    first_bounds: list[tuple[Rational, int, int]] = field(default_factory=list)
 
 
 def _prepare(election: Election, utility: Utility) -> _Voters:
@@ -178,6 +191,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         weight=weight,
         members=member_arrays,
         values=value_arrays,
+        weights=[weight[m].astype(np.float64) for m in member_arrays],
         kappa=kappa,
         max_value=[int(v.max()) if v.size else 0 for v in value_arrays],
         size=size,
@@ -185,7 +199,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
     for p, members in enumerate(voters.members):
         if members.size:
             total = int(np.dot(weight[members], voters.values[p])) * kappa[p]
-            voters.first_bounds.append((Fraction(election.projects[p].cost, total), p, p))
+            voters.first_bounds.append((mpq(election.projects[p].cost, total), p, p))
     heapq.heapify(voters.first_bounds)
     return voters
 
@@ -196,7 +210,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
 EXACT_FLOAT_INTEGERS = 2**53
 
 
-def _weighted_counts(keys: IntArray, weights: IntArray) -> IntArray:
+def _weighted_counts(keys: IntArray, weights: npt.NDArray[np.float64]) -> IntArray:
     """Voters per key, exactly (see EXACT_FLOAT_INTEGERS)."""
     counts = np.bincount(keys, weights=weights)
     return counts.astype(np.int64)
@@ -247,10 +261,10 @@ class _Horizon:
 
     def keep_above(
         self,
-        high: Fraction,
-        high_slope: Fraction,
-        low: Fraction,
-        low_slope: Fraction,
+        high: Rational,
+        high_slope: Rational,
+        low: Rational,
+        low_slope: Rational,
         *,
         strict: bool,
     ) -> None:
@@ -267,7 +281,7 @@ class _Horizon:
         """Iterations to the next one that may differ (≥ 1); None if none ever does."""
         if self.numerator is None:
             return None
-        whole, rest = divmod(self.numerator, self.denominator)
+        whole, rest = divmod(int(self.numerator), int(self.denominator))
         if self.inclusive:
             return whole + 1
         return max(1, whole + (1 if rest else 0))
@@ -275,13 +289,13 @@ class _Horizon:
 
 @dataclass
 class _Price:
-    rho: Fraction  # price per unit of utility (pabutools' "affordability")
-    pi: Fraction  # price per unit of value (= rho · kappa): what a full payer pays per value
+    rho: Rational  # price per unit of utility (pabutools' "affordability")
+    pi: Rational  # price per unit of value (= rho · kappa): what a full payer pays per value
     groups: list[_Group]  # supporters with money, poorest first (by budget ÷ value)
     poor: int  # the first ``poor`` groups pay all they have
     # How rho and pi change per Add1 iteration while the same supporters pay in full.
-    rho_slope: Fraction = Fraction(0)
-    pi_slope: Fraction = Fraction(0)
+    rho_slope: Rational = field(default_factory=mpq)
+    pi_slope: Rational = field(default_factory=mpq)
 
 
 @dataclass
@@ -290,12 +304,16 @@ class _Run:
 
     selected: list[int] = field(default_factory=list)
     steps: list[dict[str, Value]] = field(default_factory=list)
-    leftover: dict[int, Fraction] = field(default_factory=dict)  # unfunded: supporters' money
+    leftover: dict[int, Rational] = field(default_factory=dict)  # unfunded: supporters' money
     spent: int = 0
     # Iterations after this one that provably give the same outcome + 1 (None: all of them).
     advance: int | None = 1
     endowment: int = 0  # scaled by n
     state: _State | None = None  # the budgets when counting ended, until leftover is taken
+    # Add1: where later iterations may start (see _Checkpoint), and whether this run started
+    # at one (its steps then hold only the purchases after it).
+    checkpoints: list[_Checkpoint] = field(default_factory=list)
+    resumed: bool = False
 
     def explain_leftover(self, voters: _Voters) -> None:
         """What each unfunded project's supporters hold when counting ended."""
@@ -343,19 +361,23 @@ class _State:
             return classes, span
         return classes * span + (voters.values[project] - 1), span
 
-    def groups(self, project: int) -> list[_Group]:
-        """The supporters of ``project`` who still have money (or gain some), by class and value."""
+    def groups(self, project: int) -> tuple[list[_Group], int]:
+        """The supporters of ``project`` who have money (or gain some), by class and value.
+
+        Also what they hold together, as a numerator over ``denominator``.
+        """
         voters = self.voters
         members = voters.members[project]
         if members.size == 0:
-            return []
+            return [], 0
         keys, span = self._keys(project)
-        counts = _weighted_counts(keys, voters.weight[members])
-        present = np.flatnonzero(counts)
+        counts = _weighted_counts(keys, voters.weights[project])
+        present = counts.nonzero()[0]
         numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
         value_scale, slope_scale = self.value_scale, self.slope_scale
         current = len(value_scale) - 1
         groups: list[_Group] = []
+        total = 0
         if span == 1:
             # Every supporter has value 1 (approval, cost or cardinality utility): key = class.
             for c, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
@@ -365,8 +387,10 @@ class _State:
                         numerators[c] *= value_scale[epoch]
                         slopes[c] *= slope_scale[epoch]
                         epoch_of[c] = current
-                    groups.append((numerators[c], 1, weight, c, slopes[c]))
-            return groups
+                    numerator = numerators[c]
+                    total += numerator * weight
+                    groups.append((numerator, 1, weight, c, slopes[c]))
+            return groups, total
         for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
             c = key // span
             if c:
@@ -376,14 +400,15 @@ class _State:
                     numerators[c] *= value_scale[epoch]
                     slopes[c] *= slope_scale[epoch]
                     epoch_of[c] = current
-                groups.append((numerators[c], key % span + 1, weight, key, slopes[c]))
-        return groups
+                numerator = numerators[c]
+                total += numerator * weight
+                groups.append((numerator, key % span + 1, weight, key, slopes[c]))
+        return groups, total
 
     def price(self, project: int, cost: int, horizon: _Horizon | None = None) -> _Price | None:
         """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
-        groups = self.groups(project)
+        groups, total = self.groups(project)
         scaled_cost = cost * self.denominator
-        total = sum(g[0] * g[2] for g in groups)
         if total < scaled_cost:
             if horizon is not None:
                 # Out of reach: it stays so while cost − Σ budgets(t) > 0.
@@ -414,33 +439,35 @@ class _State:
             # pabutools: the first supporter (poorest first) who can pay afford·sat is rich,
             # and with them everyone after; before them all pay their whole budget.
             if owed * value <= numerator * remaining:
-                pi = Fraction(owed, self.denominator * remaining)
+                pi = mpq(owed, self.denominator * remaining)
                 rho = pi / kappa
                 if horizon is None or not paid_slope:
                     return _Price(rho, pi, groups, position)
-                pi_slope = Fraction(-paid_slope, self.slope_denominator * remaining)
+                pi_slope = mpq(-paid_slope, self.slope_denominator * remaining)
                 return _Price(rho, pi, groups, position, pi_slope / kappa, pi_slope)
             paid += weight * numerator
             paid_slope += weight * slope
             remaining -= weight * value
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
 
-    def money_of(self, project: int) -> Fraction:
+    def money_of(self, project: int) -> Rational:
         """What the supporters of ``project`` have left, in minor units."""
-        total = sum(g[0] * g[2] for g in self.groups(project))
-        return Fraction(total, self.denominator)
+        return mpq(self.groups(project)[1], self.denominator)
 
     def buy(
         self, project: int, price: _Price, horizon: _Horizon | None = None
-    ) -> tuple[int, Fraction]:
+    ) -> tuple[int, Rational]:
         """Charge the supporters; return how many paid and the most one of them paid."""
         pi = price.pi
-        factor = pi.denominator // math.gcd(self.denominator, pi.denominator)
+        # Budgets stay Python ints: mixing gmpy2's mpz into them makes every later step slower.
+        pi_numerator, pi_denominator = int(pi.numerator), int(pi.denominator)
+        factor = pi_denominator // math.gcd(self.denominator, pi_denominator)
         numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
-        pi_slope = price.pi_slope
-        slope_factor = pi_slope.denominator // math.gcd(
-            self.slope_denominator, pi_slope.denominator
+        slope_numerator, slope_denominator = (
+            int(price.pi_slope.numerator),
+            int(price.pi_slope.denominator),
         )
+        slope_factor = slope_denominator // math.gcd(self.slope_denominator, slope_denominator)
         if factor > 1 or slope_factor > 1:
             # A new epoch: older classes are carried over by their epoch's scale.
             self.denominator *= factor
@@ -448,14 +475,19 @@ class _State:
             self.value_scale = [scale * factor for scale in self.value_scale] + [1]
             self.slope_scale = [scale * slope_factor for scale in self.slope_scale] + [1]
         epoch = len(self.value_scale) - 1
-        unit_charge = pi.numerator * (self.denominator // pi.denominator)
-        unit_slope = pi_slope.numerator * (self.slope_denominator // pi_slope.denominator)
+        unit_charge = pi_numerator * (self.denominator // pi_denominator)
+        unit_slope = slope_numerator * (self.slope_denominator // slope_denominator)
         keys, span = self._keys(project)
-        sizes = np.bincount(keys)  # merged ballots per key (integer counts)
-        remap = np.arange(sizes.size, dtype=np.int64) // span
+        group_keys = [g[3] for g in price.groups]
+        # Merged ballots per group (integer counts), and each group's new class.
+        sizes = np.bincount(keys)[group_keys].tolist()
+        targets: list[int] = []
         population, live = self.population, self.live
         payers = 0
         most = 0
+        # The tightest "keeps its sign" of the groups, as a root a / b (see _Horizon): one
+        # call at the end, as every group's check has the same denominators and flags.
+        tightest: tuple[int, int] | None = None
         for position, (numerator, value, weight, key, slope) in enumerate(price.groups):
             old = numerator * factor
             old_slope = slope * slope_factor
@@ -464,27 +496,23 @@ class _State:
             if position < price.poor:
                 # Pays all it has, now and (by the check below) at every later t in range.
                 charge, target = old, 0
-                if horizon is not None and left_slope > 0:
-                    # Stays poor while budget − pi·value ≤ 0 (it cannot rise: no limit).
-                    horizon.keep_sign(
-                        -left,
-                        self.denominator,
-                        -left_slope,
-                        self.slope_denominator,
-                        strict=False,
-                    )
+                # Stays poor while budget − pi·value ≤ 0 (it cannot rise: no limit).
+                if (
+                    horizon is not None
+                    and left_slope > 0
+                    and (tightest is None or -left * tightest[1] < tightest[0] * left_slope)
+                ):
+                    tightest = (-left, left_slope)
             else:
                 charge = unit_charge * value
-                if horizon is not None and left_slope < 0:
-                    # Stays able to pay in full while budget − pi·value ≥ 0 (no limit if
-                    # it cannot fall).
-                    horizon.keep_sign(
-                        left,
-                        self.denominator,
-                        left_slope,
-                        self.slope_denominator,
-                        strict=False,
-                    )
+                # Stays able to pay in full while budget − pi·value ≥ 0 (no limit if it
+                # cannot fall).
+                if (
+                    horizon is not None
+                    and left_slope < 0
+                    and (tightest is None or left * tightest[1] < tightest[0] * -left_slope)
+                ):
+                    tightest = (left, -left_slope)
                 if left == 0 and (horizon is None or left_slope == 0):
                     target = 0
                 else:
@@ -494,20 +522,71 @@ class _State:
                     epoch_of.append(epoch)
                     population.append(0)
                     live.add(target)
-            most = max(most, charge)
+            if charge > most:
+                most = charge
             payers += weight
-            size = int(sizes[key])
+            size = sizes[position]
             population[target] += size
             source = key // span
             population[source] -= size
             if not population[source]:
                 live.discard(source)
-            remap[key] = target
+            targets.append(target)
+        if horizon is not None and tightest is not None:
+            horizon.keep_sign(
+                tightest[0], self.denominator, -tightest[1], self.slope_denominator, strict=False
+            )
         live.discard(0)
+        # Every supporter with money is in a group; the others stay in class 0.
+        remap = np.zeros(int(keys.max()) + 1, dtype=np.int64)
+        remap[group_keys] = targets
         self.class_of[self.voters.members[project]] = remap[keys]
         if len(numerators) > 2 * len(live) + RENUMBER_SLACK:
             self._renumber()
-        return payers, Fraction(most, self.denominator)
+        return payers, mpq(most, self.denominator)
+
+    def snapshot(self) -> _State:
+        """A copy of these budgets that later purchases on this state leave as they are."""
+        twin = object.__new__(_State)
+        twin.voters = self.voters
+        twin.denominator, twin.slope_denominator = self.denominator, self.slope_denominator
+        twin.numerators, twin.slopes = self.numerators.copy(), self.slopes.copy()
+        twin.epoch_of = self.epoch_of.copy()
+        twin.value_scale, twin.slope_scale = self.value_scale.copy(), self.slope_scale.copy()
+        twin.population, twin.live = self.population.copy(), self.live.copy()
+        twin.class_of = self.class_of.copy()
+        return twin
+
+    def moved(self, delta: int) -> _State:
+        """These budgets ``delta`` Add1 iterations later (each class grows by its slope).
+
+        Valid only while the purchases made so far still happen there (the caller checks
+        their horizon). The live classes are numbered 1, 2, … again, all in one epoch.
+        """
+        keep = [0, *sorted(self.live)]
+        denominator = math.lcm(self.denominator, self.slope_denominator)
+        value_factor = denominator // self.denominator
+        slope_factor = denominator // self.slope_denominator * delta
+        numerators, slopes = [0], [0]
+        for c in keep[1:]:
+            epoch = self.epoch_of[c]
+            slope = self.slopes[c] * self.slope_scale[epoch]
+            numerators.append(
+                self.numerators[c] * self.value_scale[epoch] * value_factor + slope * slope_factor
+            )
+            slopes.append(slope)
+        twin = object.__new__(_State)
+        twin.voters = self.voters
+        twin.denominator, twin.slope_denominator = denominator, self.slope_denominator
+        twin.numerators, twin.slopes = numerators, slopes
+        twin.epoch_of = [0] * len(keep)
+        twin.value_scale, twin.slope_scale = [1], [1]
+        twin.population = [self.population[c] for c in keep]
+        twin.live = set(range(1, len(keep)))
+        mapping = np.zeros(len(self.numerators), dtype=np.int64)
+        mapping[keep] = np.arange(len(keep), dtype=np.int64)
+        twin.class_of = mapping[self.class_of]
+        return twin
 
     def _renumber(self) -> None:
         """Number the live classes 1, 2, … again, so per-class counts stay short arrays."""
@@ -523,7 +602,29 @@ class _State:
 
 
 # A heap entry: (lower bound on rho now, project, how that bound changes per iteration).
-_Bound = tuple[Fraction, int, Fraction]
+_Bound = tuple[Rational, int, Rational]
+
+
+@dataclass(frozen=True)
+class _Checkpoint:
+    """An Add1 run after some purchases, and the Add1 iterations where they happen again.
+
+    Neighbouring Add1 iterations mostly share their first purchases even where the outcome
+    differs. While the horizon of the purchases so far (see _Horizon) reaches an iteration,
+    that iteration's run starts here, moved along, instead of from nothing.
+    """
+
+    state: _State  # a snapshot: nothing changes it
+    heap: list[_Bound]
+    left: int
+    selected: tuple[int, ...]
+    spent: int
+    endowment: int  # the endowment (scaled by n) these budgets are at
+    until: int | None  # the last endowment where these purchases still happen; None: all
+
+    def holds_at(self, endowment: int) -> bool:
+        """Whether the purchases up to here happen in the run at ``endowment`` too."""
+        return self.until is None or endowment <= self.until
 
 
 def _run(
@@ -533,26 +634,44 @@ def _run(
     endowment: int,
     explain: bool,
     step: int = 0,
+    resume: Sequence[_Checkpoint] = (),
 ) -> _Run:
     """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run).
 
     With a ``step`` (Add1), the run also finds how many further iterations of that step give
     the same outcome (``_Run.advance``, see _Horizon). With ``explain`` it also records what
     each unfunded project's supporters hold at the end; without, it keeps the budgets so
-    ``_Run.explain_leftover`` can do so later if Add1 chooses this run.
+    ``_Run.explain_leftover`` can do so later if Add1 chooses this run. It starts from the last
+    of the earlier run's checkpoints in ``resume`` that holds at ``endowment``, if any.
     """
     costs = [project.cost for project in election.projects]
     horizon = _Horizon() if step else None
-    state = _State(voters, endowment, step)
-    # A project's last price is a lower bound for the rest of the run (budgets only shrink);
-    # its first bound is cost ÷ total utility, as pabutools' initial affordability. A heap
-    # keyed by that bound hands out only the projects that could still beat the best price.
-    zero = Fraction(0)
-    heap: list[_Bound] = [(bound, p, zero) for bound, p, _ in voters.first_bounds]  # a heap
     run = _Run()
-    left = election.budget * voters.total  # the pot, scaled by n like the budgets
+    n = voters.total
+    held = [c.holds_at(endowment) for c in resume]
+    start = held.index(False) if False in held else len(held)  # checkpoints hold up to a point
+    until: int | None = None
+    if horizon is None or not start:
+        state = _State(voters, endowment, step)
+        # A project's last price is a lower bound for the rest of the run (budgets only
+        # shrink); its first bound is cost ÷ total utility, as pabutools' initial
+        # affordability. A heap keyed by that bound hands out only the projects that could
+        # still beat the best price.
+        zero = mpq(0)
+        heap: list[_Bound] = [(bound, p, zero) for bound, p, _ in voters.first_bounds]
+        left = election.budget * n  # the pot, scaled by n like the budgets
+    else:
+        checkpoint = resume[start - 1]
+        delta = (endowment - checkpoint.endowment) // (step * n)
+        state = checkpoint.state.moved(delta)
+        heap = [(bound + delta * slope, p, slope) for bound, p, slope in checkpoint.heap]
+        heapq.heapify(heap)
+        left, until = checkpoint.left, checkpoint.until
+        run.selected, run.spent = list(checkpoint.selected), checkpoint.spent
+        run.checkpoints, run.resumed = list(resume[:start]), True
+    next_endowment = endowment + step * n
     while heap:
-        best: Fraction | None = None
+        best: Rational | None = None
         tied: list[tuple[int, _Price]] = []
         looked: list[tuple[int, _Price]] = []
         # pabutools breaks at the first project whose bound is above the best price so far;
@@ -591,9 +710,26 @@ def _run(
                 )
         before = left
         payers, most = state.buy(winner, price, horizon)
-        left -= costs[winner] * voters.total
+        left -= costs[winner] * n
         run.selected.append(winner)
         run.spent += costs[winner]
+        if horizon is not None and (until is None or until >= next_endowment):
+            advance = horizon.advance()
+            if advance is not None:
+                reach = endowment + (advance - 1) * step * n
+                until = reach if until is None else min(until, reach)
+            if until is None or until >= next_endowment:
+                run.checkpoints.append(
+                    _Checkpoint(
+                        state.snapshot(),
+                        heap.copy(),
+                        left,
+                        tuple(run.selected),
+                        run.spent,
+                        endowment,
+                        until,
+                    )
+                )
         # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
         supporters = int(voters.weight[voters.members[winner]].sum())
         run.steps.append(
@@ -601,8 +737,8 @@ def _run(
                 "project": winner,
                 "rho": price.rho,
                 "effective_votes": costs[winner] / price.pi,
-                "money_before": before // voters.total,
-                "money_after": left // voters.total,
+                "money_before": before // n,
+                "money_after": left // n,
                 "supporters": supporters,
                 "payers": payers,
                 "max_paid": most,
@@ -611,6 +747,10 @@ def _run(
         )
     if horizon is not None:
         run.advance = horizon.advance()
+        if until is not None:
+            # The purchases this run started from hold only so far.
+            reach = (until - endowment) // (step * n) + 1
+            run.advance = reach if run.advance is None else min(run.advance, reach)
     run.endowment = endowment
     run.state = state
     if explain:
@@ -655,15 +795,24 @@ def _add1(
     previous: _Run | None = None
     previous_endowment = endowment
     iterations = 0
-    # Working out the horizon makes a run about half as slow again, and where many budget
-    # classes sit near a price it rarely skips anything. So after a run that skipped nothing
-    # the next 1, 2, 4, … (at most MAX_REST) runs go without it; a run that skips resets this.
-    # A run without the horizon simply advances by one step, so the result is the same.
+    # Working out the horizon (and keeping checkpoints) makes a run about half as slow again,
+    # and where many budget classes sit near a price it rarely pays: no iteration skipped, and
+    # the next run could start only a few purchases in. So after such a run the next 1, 2, 4,
+    # … (at most MAX_REST) runs go without it; a run that pays resets this. A run without the
+    # horizon advances by one step and starts from nothing, so the result is the same.
     rest = pause = 0
     while True:
         iterations += 1
         track = jump and not pause
-        run = _run(election, voters, rank, endowment, explain=False, step=step if track else 0)
+        run = _run(
+            election,
+            voters,
+            rank,
+            endowment,
+            explain=False,
+            step=step if track else 0,
+            resume=previous.checkpoints if previous is not None else (),
+        )
         if progress is not None:
             progress(
                 f"Add1 iteration {iterations}: endowment "
@@ -687,15 +836,24 @@ def _add1(
         # this outcome, which is what "the previous one stands" then keeps.
         advance = run.advance if track else 1
         assert advance is not None  # some unfunded project comes within reach eventually
+        reusable = len(run.checkpoints[-1].selected) if run.checkpoints else 0
         if not track:
             pause = max(0, pause - 1)
-        elif advance > 1:
+        elif advance > 1 or reusable * REUSE_WORTH >= len(run.selected):
             rest = 0
         else:
             rest = pause = min(2 * rest or 1, MAX_REST)
         iterations += advance - 1
         previous, previous_endowment = run, endowment + (advance - 1) * step * n
         endowment += advance * step * n
+
+
+_MPQ = type(mpq())
+
+
+def _fraction(value: Rational | int) -> Fraction:
+    """An exact rational from a count as the Fraction outcomes carry."""
+    return Fraction(int(value.numerator), int(value.denominator))
 
 
 def _explain_mes(
@@ -722,10 +880,12 @@ def _explain_mes(
         most = data["max_paid"]
         before, after = data["money_before"], data["money_after"]
         assert isinstance(payers, int)
-        assert isinstance(most, Fraction)
+        most = _fraction(most)
         assert isinstance(before, int)
         assert isinstance(after, int)
-        detail = {k: v for k, v in data.items() if k != "project"}
+        detail: dict[str, Value] = {
+            k: _fraction(v) if isinstance(v, _MPQ) else v for k, v in data.items() if k != "project"
+        }
         detail["cost"] = project.cost
         steps.append(
             Step(
@@ -757,7 +917,7 @@ def _explain_mes(
             text = "Not funded: no votes." if support[project.id] == 0 else "Not funded: no points."
             reasons[project.id] = Reason("no-support", text, funded=False, params=params)
             continue
-        left = run.leftover.get(p, Fraction(0))
+        left = _fraction(run.leftover.get(p, 0))
         params["supporters_money"] = left
         people = "supporter" if supporters == 1 else "supporters"
         had = "had" if left > 0 else "had nothing"
@@ -808,10 +968,11 @@ def equal_shares(
         add1 = _add1(election, voters, rank, add1_start, add1_stop, step, progress)
         endowment = add1.endowment
         run = add1.run
-        if run.endowment == endowment:
+        if run.endowment == endowment and not run.resumed:
             run.explain_leftover(voters)
         else:
-            # The chosen iteration was skipped (it repeats an outcome): run it for its figures.
+            # The chosen iteration was skipped (it repeats an outcome) or started part way:
+            # run it whole for its figures.
             run = _run(election, voters, rank, endowment, explain=True)
         notes.append(
             f"Add1 ({add1_start} start, {add1_stop} stop): step "
