@@ -15,19 +15,19 @@ from pb_app.tally import mes
 from pb_app.tally.election import Ballot, BallotType, Election, Project
 from pb_app.tally.tiebreak import tie_break_rank
 
-IDS = [str(i) for i in range(11)]
+IDS = [str(i) for i in range(16)]
 SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
-def elections(draw: st.DrawFn) -> Election:
-    """Up to 7 projects, up to 25 ballots (approval, cumulative or ordinal), a binding budget."""
+def elections(draw: st.DrawFn, most_projects: int = 7, most_voters: int = 25) -> Election:
+    """A few projects and ballots (approval, cumulative or ordinal), a binding budget."""
     kind = draw(st.sampled_from([BallotType.APPROVAL, BallotType.CUMULATIVE, BallotType.ORDINAL]))
-    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=7, unique=True))
+    ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=most_projects, unique=True))
     costs = {pid: draw(st.integers(1, 60)) for pid in ids}
     chosen = st.lists(st.sampled_from(ids), unique=True, min_size=1, max_size=4)
     ballots: list[Ballot] = []
-    for i, projects in enumerate(draw(st.lists(chosen, min_size=1, max_size=25))):
+    for i, projects in enumerate(draw(st.lists(chosen, min_size=1, max_size=most_voters))):
         points = ()
         if kind is BallotType.CUMULATIVE:
             points = tuple(draw(st.integers(1, 5)) for _ in projects)
@@ -82,7 +82,12 @@ def test_every_skipped_iteration_has_the_same_outcome(
 
 
 @SETTINGS
-@given(elections(), st.integers(0, 40), st.integers(1, 3), st.lists(st.integers(1, 4), max_size=8))
+@given(
+    elections(most_projects=14, most_voters=60),
+    st.integers(0, 40),
+    st.integers(1, 3),
+    st.lists(st.integers(1, 4), max_size=8),
+)
 def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
     election: Election, offset: int, step: int, gaps: list[int]
 ) -> None:
@@ -115,3 +120,28 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
             later = mes._run(election, voters, rank, endowment + step * n, explain=False)
             assert later.selected == resumed.selected
         previous = resumed
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    elections(most_projects=14, most_voters=60),
+    st.sampled_from([("exact", "exhaustive"), ("floor", "feasible")]),
+    st.integers(1, 3),
+)
+def test_skipping_still_ends_where_every_iteration_ends_when_every_bound_is_refined(
+    election: Election, variant: tuple[str, str], step: int
+) -> None:
+    # A run works out again, exactly, any price bound that would meet the winner's within
+    # REFINE_WITHIN iterations; with a huge REFINE_WITHIN every bound is, and the horizon then
+    # rests on those prices and their slopes alone.
+    start, stop = variant
+    every = _add1(election, start, stop, step, jump=False)
+    saved = mes.REFINE_WITHIN
+    mes.REFINE_WITHIN = 10**9
+    try:
+        skipping = _add1(election, start, stop, step, jump=True)
+    finally:
+        mes.REFINE_WITHIN = saved
+    assert skipping.run.selected == every.run.selected
+    assert skipping.endowment == every.endowment
+    assert skipping.iterations == every.iterations
