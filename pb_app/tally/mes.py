@@ -928,7 +928,7 @@ def _explain_mes(
                 project_id=project.id,
                 decision=Decision.FUNDED,
                 phase="equal-shares",
-                support=data["rho"],
+                support=detail["rho"],
                 money_before=before,
                 money_after=after,
                 detail=detail,

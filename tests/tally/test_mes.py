@@ -174,3 +174,17 @@ def test_no_ballots_funds_nothing() -> None:
     outcome = count(approval(100, {"A": 50}, []), completion="add1-greedy")
     assert outcome.selected == ()
     assert outcome.reasons["A"].text == "Not funded: no votes."
+
+
+@pytest.mark.parametrize("completion", ["none", "add1", "add1-greedy"])
+def test_outcomes_carry_only_plain_values_never_the_counts_own_rationals(completion: str) -> None:
+    # Counting uses gmpy2's mpq inside; what leaves the count must be ints and Fractions that
+    # JSON, templates and the audit bundle already know.
+    outcome = count(SHARES, completion=completion)
+    values: list[object] = []
+    for step in outcome.steps:
+        values += [step.support, step.money_before, step.money_after, *step.detail.values()]
+    for reason in outcome.reasons.values():
+        values += list(reason.params.values())
+    assert values
+    assert {type(v) for v in values} <= {int, Fraction, str, bool, type(None)}
