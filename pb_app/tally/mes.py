@@ -58,9 +58,6 @@ LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
 # Most Add1 runs in a row that skip working out how far their outcome holds (see _add1).
 MAX_REST = 16
-# A bound on a price that would meet the winner's within this many iterations is worked out
-# again exactly (see _run).
-REFINE_WITHIN = 16
 # Keeping checkpoints pays when the next run may start at least 1 / REUSE_WORTH of the way in.
 REUSE_WORTH = 2
 # Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
@@ -408,19 +405,8 @@ class _State:
                 groups.append((numerator, key % span + 1, weight, key, slopes[c]))
         return groups, total
 
-    def price(
-        self,
-        project: int,
-        cost: int,
-        horizon: _Horizon | None = None,
-        *,
-        with_slope: bool = False,
-    ) -> _Price | None:
-        """The smallest price at which the supporters can pay ``cost``; None if they cannot.
-
-        With a horizon, it also records how long a project out of reach stays so; with a
-        horizon or ``with_slope``, the price comes with its slope (see _Price).
-        """
+    def price(self, project: int, cost: int, horizon: _Horizon | None = None) -> _Price | None:
+        """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
         groups, total = self.groups(project)
         scaled_cost = cost * self.denominator
         if total < scaled_cost:
@@ -455,7 +441,7 @@ class _State:
             if owed * value <= numerator * remaining:
                 pi = mpq(owed, self.denominator * remaining)
                 rho = pi / kappa
-                if (horizon is None and not with_slope) or not paid_slope:
+                if horizon is None or not paid_slope:
                     return _Price(rho, pi, groups, position)
                 pi_slope = mpq(-paid_slope, self.slope_denominator * remaining)
                 return _Price(rho, pi, groups, position, pi_slope / kappa, pi_slope)
@@ -712,27 +698,9 @@ def _run(
             win_rank = rank[election.projects[winner].id]
             # Most bounds never move (first bounds) while the winner's price falls: no check.
             falling = price.rho_slope <= 0
-            refined = False
-            exact_now = {p for p, _ in looked}  # priced this round: their bounds are exact
-            for index, (bound, p, slope) in enumerate(heap):
+            for bound, p, slope in heap:
                 if falling and not slope:
                     continue
-                if (
-                    p not in exact_now
-                    and (bound - price.rho) + REFINE_WITHIN * (slope - price.rho_slope) < 0
-                ):
-                    # A bound from an earlier round would meet the winner's price within a
-                    # few iterations, cutting the horizon short; the price now is often far
-                    # above it. Any fixed split of payers gives a lower bound on the price at
-                    # every later iteration, so the price now (and its slope) is one too.
-                    exact = state.price(p, costs[p], with_slope=True)
-                    refined = True
-                    if exact is None:
-                        state.price(p, costs[p], horizon)  # how long it stays out of reach
-                        heap[index] = (bound, -1, slope)  # out of this run, as when popped
-                        continue
-                    bound, slope = exact.rho, exact.rho_slope
-                    heap[index] = (bound, p, slope)
                 horizon.keep_above(
                     bound,
                     slope,
@@ -740,9 +708,6 @@ def _run(
                     price.rho_slope,
                     strict=rank[election.projects[p].id] < win_rank,
                 )
-            if refined:
-                heap = [entry for entry in heap if entry[1] >= 0]
-                heapq.heapify(heap)
         before = left
         payers, most = state.buy(winner, price, horizon)
         left -= costs[winner] * n

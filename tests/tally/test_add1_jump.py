@@ -124,23 +124,3 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
             later = mes._run(election, voters, rank, endowment + step * n, explain=False)
             assert later.selected == resumed.selected
         previous = resumed
-
-
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    elections(most_projects=14, most_voters=60),
-    st.sampled_from([("exact", "exhaustive"), ("floor", "feasible")]),
-    st.integers(1, 3),
-)
-def test_skipping_still_ends_where_every_iteration_ends_when_every_bound_is_refined(
-    election: Election, variant: tuple[str, str], step: int
-) -> None:
-    # A run works out again, exactly, any price bound that would meet the winner's within
-    # REFINE_WITHIN iterations; with a huge REFINE_WITHIN every bound is, and the horizon then
-    # rests on those prices and their slopes alone.
-    saved = mes.REFINE_WITHIN
-    mes.REFINE_WITHIN = 10**9
-    try:
-        _ends_alike(election, *variant, step)
-    finally:
-        mes.REFINE_WITHIN = saved
