@@ -664,6 +664,9 @@ def _run(
         checkpoint = resume[start - 1]
         delta = (endowment - checkpoint.endowment) // (step * n)
         state = checkpoint.state.moved(delta)
+        # A price worked out with its payers split as they were, at any later budgets, is no
+        # more than the price then (Σ min(budget, π·value) ≤ that split's sum), so a bound
+        # moved along its slope still bounds the price from below.
         heap = [(bound + delta * slope, p, slope) for bound, p, slope in checkpoint.heap]
         heapq.heapify(heap)
         left, until = checkpoint.left, checkpoint.until
