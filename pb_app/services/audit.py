@@ -9,6 +9,11 @@ from pb_app.extensions import db
 from pb_app.models import AuditEvent, User
 
 
+def command_line_label(actor: User | None) -> str:
+    """The actor label for a staff action: the person's own, or "command line" with no one."""
+    return "" if actor is not None else "command line"
+
+
 def record(
     action: str,
     *,

@@ -196,7 +196,7 @@ def issue_codes(
     audit.record(
         "codes.issued",
         actor=actor,
-        actor_label="" if actor is not None else "command line",
+        actor_label=audit.command_line_label(actor),
         round_id=round_.id,
         object_type="code_batch",
         object_id=batch.id,
@@ -503,7 +503,7 @@ def issue_bound_codes(
     audit.record(
         "codes.issued",
         actor=actor,
-        actor_label="" if actor is not None else "command line",
+        actor_label=audit.command_line_label(actor),
         round_id=round_.id,
         object_type="code_batch",
         object_id=batch.id,
@@ -539,7 +539,7 @@ def void_batch(
     audit.record(
         "codes.voided",
         actor=actor,
-        actor_label="" if actor is not None else "command line",
+        actor_label=audit.command_line_label(actor),
         round_id=round_.id,
         object_type="code_batch",
         object_id=batch.id,

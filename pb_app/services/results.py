@@ -140,7 +140,7 @@ def close_voting(round_id: int, *, actor: User | None, now: datetime) -> Round:
     audit.record(
         "voting.closed",
         actor=actor,
-        actor_label="" if actor is not None else "command line",
+        actor_label=audit.command_line_label(actor),
         round_id=round_.id,
         object_type="round",
         object_id=round_.id,
@@ -222,7 +222,7 @@ def _refuse_differing(round_: Round, result: _Count, snapshot: ResultSnapshot, a
     audit.record(
         "results.recount_differs",
         actor=actor,
-        actor_label="" if actor is not None else "command line",
+        actor_label=audit.command_line_label(actor),
         round_id=round_.id,
         object_type="result_snapshot",
         object_id=snapshot.id,
@@ -269,7 +269,7 @@ def count_round(round_id: int, *, actor: User | None, now: datetime) -> ResultSn
     audit.record(
         "results.counted",
         actor=actor,
-        actor_label="" if actor is not None else "command line",
+        actor_label=audit.command_line_label(actor),
         round_id=round_.id,
         object_type="result_snapshot",
         object_id=snapshot.id,
