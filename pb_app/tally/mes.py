@@ -583,17 +583,19 @@ class _State:
         twin.value_scale, twin.slope_scale = [1], [1]
         twin.population = [self.population[c] for c in keep]
         twin.live = set(range(1, len(keep)))
+        twin.class_of = self._class_of_renumbered(keep)
+        return twin
+
+    def _class_of_renumbered(self, keep: list[int]) -> IntArray:
+        """Each merged ballot's class once the classes ``keep`` are numbered 0, 1, 2, …"""
         mapping = np.zeros(len(self.numerators), dtype=np.int64)
         mapping[keep] = np.arange(len(keep), dtype=np.int64)
-        twin.class_of = mapping[self.class_of]
-        return twin
+        return mapping[self.class_of]
 
     def _renumber(self) -> None:
         """Number the live classes 1, 2, … again, so per-class counts stay short arrays."""
         keep = [0, *sorted(self.live)]
-        mapping = np.zeros(len(self.numerators), dtype=np.int64)
-        mapping[keep] = np.arange(len(keep), dtype=np.int64)
-        self.class_of = mapping[self.class_of]
+        self.class_of = self._class_of_renumbered(keep)
         self.numerators = [self.numerators[c] for c in keep]
         self.slopes = [self.slopes[c] for c in keep]
         self.epoch_of = [self.epoch_of[c] for c in keep]
