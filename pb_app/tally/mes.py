@@ -119,6 +119,7 @@ class _Voters:
     weights: list[npt.NDArray[np.float64]]  # per project: each supporter's voters (see below)
     kappa: list[int]  # per project: utility = kappa · value (kappa = cost for cost utility)
     max_value: list[int]
+    supporters: list[int]  # per project: voters who support it
     size: int  # number of merged ballots
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
@@ -194,6 +195,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         weights=[weight[m].astype(np.float64) for m in member_arrays],
         kappa=kappa,
         max_value=[int(v.max()) if v.size else 0 for v in value_arrays],
+        supporters=[int(weight[m].sum()) for m in member_arrays],
         size=size,
     )
     for p, members in enumerate(voters.members):
@@ -329,8 +331,8 @@ class _Run:
 class _State:
     """Budgets of all merged ballots as exact classes over a common denominator.
 
-    Class 0 is the empty purse. A purchase moves each group of supporters to a new class, so
-    only classes still holding someone (``live``) are rescaled when the denominator grows.
+    Class 0 is the empty purse. A purchase moves each group of supporters to a new class; the
+    classes nobody is left in are dropped now and then (``_renumber``).
     Each class also has a slope (numerator over ``slope_denominator``): its growth per Add1
     iteration, for the horizon (see _Horizon); class 0 is the only one with no money and no slope.
 
@@ -349,9 +351,9 @@ class _State:
         self.epoch_of: list[int] = [0, 0]
         self.value_scale: list[int] = [1]  # today's denominator ÷ the epoch's
         self.slope_scale: list[int] = [1]
-        self.population: list[int] = [0, voters.size]  # merged ballots per class
-        self.live: set[int] = {1}
         self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
+        # When there are this many classes, number the ones still holding someone again.
+        self.renumber_at = RENUMBER_SLACK
 
     def _keys(self, project: int) -> tuple[IntArray, int]:
         voters = self.voters
@@ -462,7 +464,6 @@ class _State:
         # Budgets stay Python ints: mixing gmpy2's mpz into them makes every later step slower.
         pi_numerator, pi_denominator = int(pi.numerator), int(pi.denominator)
         factor = pi_denominator // math.gcd(self.denominator, pi_denominator)
-        numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
         slope_numerator, slope_denominator = (
             int(price.pi_slope.numerator),
             int(price.pi_slope.denominator),
@@ -474,76 +475,79 @@ class _State:
             self.slope_denominator *= slope_factor
             self.value_scale = [scale * factor for scale in self.value_scale] + [1]
             self.slope_scale = [scale * slope_factor for scale in self.slope_scale] + [1]
-        epoch = len(self.value_scale) - 1
         unit_charge = pi_numerator * (self.denominator // pi_denominator)
         unit_slope = slope_numerator * (self.slope_denominator // slope_denominator)
-        keys, span = self._keys(project)
-        group_keys = [g[3] for g in price.groups]
-        # Merged ballots per group (integer counts), and each group's new class.
-        sizes = np.bincount(keys)[group_keys].tolist()
-        targets: list[int] = []
-        population, live = self.population, self.live
-        payers = 0
-        most = 0
-        # The tightest "keeps its sign" of the groups, as a root a / b (see _Horizon): one
-        # call at the end, as every group's check has the same denominators and flags.
+        groups, poor = price.groups, price.poor
+        rich = groups[poor:]
+        # The first ``poor`` groups pay all they have and join class 0; each other group pays
+        # π per unit of value and becomes a new class (lists built in C: this is per group).
+        if self.voters.max_value[project] == 1:
+            left = [g[0] * factor - unit_charge for g in rich]
+            most = unit_charge if rich else 0
+        else:
+            left = [g[0] * factor - unit_charge * g[1] for g in rich]
+            most = unit_charge * max(g[1] for g in rich) if rich else 0
+        if poor:
+            most = max(most, max(g[0] for g in groups[:poor]) * factor)
+        numerators = self.numerators
+        first = len(numerators)
+        targets = [0] * poor
+        targets.extend(range(first, first + len(rich)))
+        numerators.extend(left)
+        self.epoch_of.extend([len(self.value_scale) - 1] * len(rich))
+        if horizon is None:
+            left_slope: list[int] = [0] * len(rich)
+        else:
+            left_slope = [g[4] * slope_factor - unit_slope * g[1] for g in rich]
+            charges = (factor, slope_factor, unit_charge, unit_slope)
+            self._keep_payers(horizon, groups, poor, charges)
+        self.slopes.extend(left_slope)
+        if 0 in left:
+            # Paid exactly all it had: an empty purse, unless it grows again in later iterations.
+            for position, (gap, slope) in enumerate(zip(left, left_slope, strict=True)):
+                if gap == 0 and slope == 0:
+                    targets[poor + position] = 0
+        # Every supporter with money is in a group; the others stay in class 0.
+        keys, _ = self._keys(project)
+        remap = np.zeros(int(keys.max()) + 1, dtype=np.int64)
+        remap[[g[3] for g in groups]] = targets
+        self.class_of[self.voters.members[project]] = remap[keys]
+        if len(numerators) > self.renumber_at:
+            self._renumber()
+        return sum(g[2] for g in groups), mpq(most, self.denominator)
+
+    def _keep_payers(
+        self,
+        horizon: _Horizon,
+        groups: list[_Group],
+        poor: int,
+        charges: tuple[int, int, int, int],
+    ) -> None:
+        """Record that each group keeps paying as it does: all it has, or π per unit of value.
+
+        A group that pays all it has stays so while budget − π·value ≤ 0; one that pays in
+        full, while budget − π·value ≥ 0. ``charges`` is (factor, slope factor, π and its
+        slope per unit of value, as numerators). Every check has the same denominators, so
+        only the tightest (the smallest root a / b) goes to the horizon.
+        """
+        factor, slope_factor, unit_charge, unit_slope = charges
         tightest: tuple[int, int] | None = None
-        for position, (numerator, value, weight, key, slope) in enumerate(price.groups):
-            old = numerator * factor
-            old_slope = slope * slope_factor
-            left = old - unit_charge * value
-            left_slope = old_slope - unit_slope * value
-            if position < price.poor:
-                # Pays all it has, now and (by the check below) at every later t in range.
-                charge, target = old, 0
-                # Stays poor while budget − pi·value ≤ 0 (it cannot rise: no limit).
-                if (
-                    horizon is not None
-                    and left_slope > 0
-                    and (tightest is None or -left * tightest[1] < tightest[0] * left_slope)
-                ):
-                    tightest = (-left, left_slope)
+        for position, (numerator, value, _, _, slope) in enumerate(groups):
+            gap_slope = slope * slope_factor - unit_slope * value
+            if position < poor:
+                if gap_slope <= 0:
+                    continue  # cannot rise above π·value
+                root = (unit_charge * value - numerator * factor, gap_slope)
             else:
-                charge = unit_charge * value
-                # Stays able to pay in full while budget − pi·value ≥ 0 (no limit if it
-                # cannot fall).
-                if (
-                    horizon is not None
-                    and left_slope < 0
-                    and (tightest is None or left * tightest[1] < tightest[0] * -left_slope)
-                ):
-                    tightest = (left, -left_slope)
-                if left == 0 and (horizon is None or left_slope == 0):
-                    target = 0
-                else:
-                    target = len(numerators)
-                    numerators.append(left)
-                    slopes.append(left_slope if horizon is not None else 0)
-                    epoch_of.append(epoch)
-                    population.append(0)
-                    live.add(target)
-            if charge > most:
-                most = charge
-            payers += weight
-            size = sizes[position]
-            population[target] += size
-            source = key // span
-            population[source] -= size
-            if not population[source]:
-                live.discard(source)
-            targets.append(target)
-        if horizon is not None and tightest is not None:
+                if gap_slope >= 0:
+                    continue  # cannot fall below π·value
+                root = (numerator * factor - unit_charge * value, -gap_slope)
+            if tightest is None or root[0] * tightest[1] < tightest[0] * root[1]:
+                tightest = root
+        if tightest is not None:
             horizon.keep_sign(
                 tightest[0], self.denominator, -tightest[1], self.slope_denominator, strict=False
             )
-        live.discard(0)
-        # Every supporter with money is in a group; the others stay in class 0.
-        remap = np.zeros(int(keys.max()) + 1, dtype=np.int64)
-        remap[group_keys] = targets
-        self.class_of[self.voters.members[project]] = remap[keys]
-        if len(numerators) > 2 * len(live) + RENUMBER_SLACK:
-            self._renumber()
-        return payers, mpq(most, self.denominator)
 
     def snapshot(self) -> _State:
         """A copy of these budgets that later purchases on this state leave as they are."""
@@ -553,8 +557,7 @@ class _State:
         twin.numerators, twin.slopes = self.numerators.copy(), self.slopes.copy()
         twin.epoch_of = self.epoch_of.copy()
         twin.value_scale, twin.slope_scale = self.value_scale.copy(), self.slope_scale.copy()
-        twin.population, twin.live = self.population.copy(), self.live.copy()
-        twin.class_of = self.class_of.copy()
+        twin.class_of, twin.renumber_at = self.class_of.copy(), self.renumber_at
         return twin
 
     def moved(self, delta: int) -> _State:
@@ -563,7 +566,7 @@ class _State:
         Valid only while the purchases made so far still happen there (the caller checks
         their horizon). The live classes are numbered 1, 2, … again, all in one epoch.
         """
-        keep = [0, *sorted(self.live)]
+        keep = self._held()
         denominator = math.lcm(self.denominator, self.slope_denominator)
         value_factor = denominator // self.denominator
         slope_factor = denominator // self.slope_denominator * delta
@@ -581,9 +584,8 @@ class _State:
         twin.numerators, twin.slopes = numerators, slopes
         twin.epoch_of = [0] * len(keep)
         twin.value_scale, twin.slope_scale = [1], [1]
-        twin.population = [self.population[c] for c in keep]
-        twin.live = set(range(1, len(keep)))
         twin.class_of = self._class_of_renumbered(keep)
+        twin.renumber_at = 2 * len(keep) + RENUMBER_SLACK
         return twin
 
     def _class_of_renumbered(self, keep: list[int]) -> IntArray:
@@ -593,14 +595,20 @@ class _State:
         return mapping[self.class_of]
 
     def _renumber(self) -> None:
-        """Number the live classes 1, 2, … again, so per-class counts stay short arrays."""
-        keep = [0, *sorted(self.live)]
+        """Number the classes still holding someone 1, 2, … again, so counts stay short."""
+        keep = self._held()
         self.class_of = self._class_of_renumbered(keep)
         self.numerators = [self.numerators[c] for c in keep]
         self.slopes = [self.slopes[c] for c in keep]
         self.epoch_of = [self.epoch_of[c] for c in keep]
-        self.population = [self.population[c] for c in keep]
-        self.live = set(range(1, len(keep)))
+        self.renumber_at = 2 * len(keep) + RENUMBER_SLACK
+
+    def _held(self) -> list[int]:
+        """Class 0 and, in order, every class some merged ballot is in."""
+        held = np.zeros(len(self.numerators), dtype=bool)
+        held[self.class_of] = True
+        held[0] = True
+        return np.flatnonzero(held).tolist()
 
 
 # A heap entry: (lower bound on rho now, project, how that bound changes per iteration).
@@ -637,6 +645,7 @@ def _run(
     explain: bool,
     step: int = 0,
     resume: Sequence[_Checkpoint] = (),
+    track: bool = True,
 ) -> _Run:
     """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run).
 
@@ -644,17 +653,18 @@ def _run(
     the same outcome (``_Run.advance``, see _Horizon). With ``explain`` it also records what
     each unfunded project's supporters hold at the end; without, it keeps the budgets so
     ``_Run.explain_leftover`` can do so later if Add1 chooses this run. It starts from the last
-    of the earlier run's checkpoints in ``resume`` that holds at ``endowment``, if any.
+    of the earlier run's checkpoints in ``resume`` that holds at ``endowment``, if any; without
+    ``track`` it neither works out the horizon nor keeps checkpoints of its own.
     """
     costs = [project.cost for project in election.projects]
-    horizon = _Horizon() if step else None
+    horizon = _Horizon() if step and track else None
     run = _Run()
     n = voters.total
     held = [c.holds_at(endowment) for c in resume]
     start = held.index(False) if False in held else len(held)  # checkpoints hold up to a point
     until: int | None = None
-    if horizon is None or not start:
-        state = _State(voters, endowment, step)
+    if not start:
+        state = _State(voters, endowment, step if track else 0)
         # A project's last price is a lower bound for the rest of the run (budgets only
         # shrink); its first bound is cost ÷ total utility, as pabutools' initial
         # affordability. A heap keyed by that bound hands out only the projects that could
@@ -701,11 +711,9 @@ def _run(
             # Every other project's price (or a lower bound on it) must stay above the
             # winner's, or level with it where the tie-break still favours the winner.
             win_rank = rank[election.projects[winner].id]
-            # Most bounds never move (first bounds) while the winner's price falls: no check.
-            falling = price.rho_slope <= 0
-            for bound, p, slope in heap:
-                if falling and not slope:
-                    continue
+            # Most bounds never move (first bounds): while the winner's price falls, no check.
+            watched = [entry for entry in heap if entry[2]] if price.rho_slope <= 0 else heap
+            for bound, p, slope in watched:
                 horizon.keep_above(
                     bound,
                     slope,
@@ -736,7 +744,6 @@ def _run(
                     )
                 )
         # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
-        supporters = int(voters.weight[voters.members[winner]].sum())
         run.steps.append(
             {
                 "project": winner,
@@ -744,7 +751,7 @@ def _run(
                 "effective_votes": costs[winner] / price.pi,
                 "money_before": before // n,
                 "money_after": left // n,
-                "supporters": supporters,
+                "supporters": voters.supporters[winner],
                 "payers": payers,
                 "max_paid": most,
                 "tied": len(tied),
@@ -804,7 +811,8 @@ def _add1(
     # and where many budget classes sit near a price it rarely pays: no iteration skipped, and
     # the next run could start only a few purchases in. So after such a run the next 1, 2, 4,
     # … (at most MAX_REST) runs go without it; a run that pays resets this. A run without the
-    # horizon advances by one step and starts from nothing, so the result is the same.
+    # horizon advances by one step and keeps no checkpoints of its own, but it still starts at
+    # the last checkpoint that holds (they hold for a stretch of endowments, not one step).
     rest = pause = 0
     while True:
         iterations += 1
@@ -815,8 +823,9 @@ def _add1(
             rank,
             endowment,
             explain=False,
-            step=step if track else 0,
+            step=step,
             resume=previous.checkpoints if previous is not None else (),
+            track=track,
         )
         if progress is not None:
             progress(

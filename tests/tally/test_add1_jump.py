@@ -90,20 +90,21 @@ def test_every_skipped_iteration_has_the_same_outcome(
     elections(most_projects=14, most_voters=60),
     st.integers(0, 40),
     st.integers(1, 3),
-    st.lists(st.integers(1, 4), max_size=8),
+    st.lists(st.tuples(st.integers(1, 4), st.booleans()), max_size=8),
 )
 def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
-    election: Election, offset: int, step: int, gaps: list[int]
+    election: Election, offset: int, step: int, gaps: list[tuple[int, bool]]
 ) -> None:
     # Each run starts at the last checkpoint of the run before that still holds (as Add1 does,
-    # including after a jump of several iterations); its selection, spend and horizon must be
-    # a fresh run's, and what it reports as holding further must hold.
+    # including after a jump of several iterations, and in runs that do not track the horizon
+    # and pass the checkpoints on); its selection, spend and horizon must be a fresh run's,
+    # and what it reports as holding further must hold.
     voters = mes._prepare(election, mes.default_utility(election))
     rank = tie_break_rank(election)
     n = voters.total
     endowment = election.budget + offset * step * n
     previous = mes._run(election, voters, rank, endowment, explain=False, step=step)
-    for gap in gaps:
+    for gap, track in gaps:
         endowment += gap * step * n
         resumed = mes._run(
             election,
@@ -113,6 +114,7 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
             explain=False,
             step=step,
             resume=previous.checkpoints,
+            track=track,
         )
         fresh = mes._run(election, voters, rank, endowment, explain=False, step=step)
         assert resumed.selected == fresh.selected
@@ -120,6 +122,8 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
         for checkpoint in resumed.checkpoints:
             assert checkpoint.holds_at(endowment)
             assert fresh.selected[: len(checkpoint.selected)] == list(checkpoint.selected)
+        if not track:
+            assert resumed.advance == 1
         if resumed.advance is not None and resumed.advance > 1:
             later = mes._run(election, voters, rank, endowment + step * n, explain=False)
             assert later.selected == resumed.selected
