@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
 from operator import itemgetter
-from typing import Literal, TypeAlias
+from typing import Literal, NamedTuple, TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -300,12 +300,40 @@ class _Price:
     pi_slope: Rational = field(default_factory=mpq)
 
 
+class _Purchase(NamedTuple):
+    """A purchase as a run records it; its figures are worked out for the explained run only."""
+
+    project: int
+    rho: Rational
+    pi: Rational
+    before: int  # the pot left before it, scaled by n
+    after: int
+    payers: int
+    most: int  # the most one supporter paid, over ``denominator``
+    denominator: int
+    tied: int
+
+    def figures(self, voters: _Voters, cost: int) -> dict[str, Value]:
+        """The step's figures as the outcome reports them."""
+        n = voters.total
+        return {
+            "rho": _fraction(self.rho),
+            "effective_votes": _fraction(cost / self.pi),
+            "money_before": self.before // n,
+            "money_after": self.after // n,
+            "supporters": voters.supporters[self.project],
+            "payers": self.payers,
+            "max_paid": Fraction(self.most, self.denominator),
+            "tied": self.tied,
+        }
+
+
 @dataclass
 class _Run:
     """One run of Equal Shares at a fixed endowment, with every purchase recorded."""
 
     selected: list[int] = field(default_factory=list)
-    steps: list[dict[str, Value]] = field(default_factory=list)
+    steps: list[_Purchase] = field(default_factory=list)
     leftover: dict[int, Rational] = field(default_factory=dict)  # unfunded: supporters' money
     spent: int = 0
     # Iterations after this one that provably give the same outcome + 1 (None: all of them).
@@ -432,7 +460,7 @@ class _State:
             remaining = sum(g[1] * g[2] for g in groups)
         else:
             groups.sort(key=itemgetter(0))
-            remaining = sum(g[2] for g in groups)
+            remaining = sum(map(itemgetter(2), groups))
         paid = 0
         paid_slope = 0
         kappa = self.voters.kappa[project]
@@ -456,10 +484,11 @@ class _State:
         """What the supporters of ``project`` have left, in minor units."""
         return mpq(self.groups(project)[1], self.denominator)
 
-    def buy(
-        self, project: int, price: _Price, horizon: _Horizon | None = None
-    ) -> tuple[int, Rational]:
-        """Charge the supporters; return how many paid and the most one of them paid."""
+    def buy(self, project: int, price: _Price, horizon: _Horizon | None = None) -> tuple[int, int]:
+        """Charge the supporters; return how many paid and the most one of them paid.
+
+        The most is a numerator over ``denominator`` as it is after the purchase.
+        """
         pi = price.pi
         # Budgets stay Python ints: mixing gmpy2's mpz into them makes every later step slower.
         pi_numerator, pi_denominator = int(pi.numerator), int(pi.denominator)
@@ -514,7 +543,7 @@ class _State:
         self.class_of[self.voters.members[project]] = remap[keys]
         if len(numerators) > self.renumber_at:
             self._renumber()
-        return sum(g[2] for g in groups), mpq(most, self.denominator)
+        return sum(map(itemgetter(2), groups)), most
 
     def _keep_payers(
         self,
@@ -745,17 +774,17 @@ def _run(
                 )
         # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
         run.steps.append(
-            {
-                "project": winner,
-                "rho": price.rho,
-                "effective_votes": costs[winner] / price.pi,
-                "money_before": before // n,
-                "money_after": left // n,
-                "supporters": voters.supporters[winner],
-                "payers": payers,
-                "max_paid": most,
-                "tied": len(tied),
-            }
+            _Purchase(
+                winner,
+                price.rho,
+                price.pi,
+                before,
+                left,
+                payers,
+                most,
+                state.denominator,
+                len(tied),
+            )
         )
     if horizon is not None:
         run.advance = horizon.advance()
@@ -862,9 +891,6 @@ def _add1(
         endowment += advance * step * n
 
 
-_MPQ = type(mpq())
-
-
 def _fraction(value: Rational | int) -> Fraction:
     """An exact rational from a count as the Fraction outcomes carry."""
     return Fraction(int(value.numerator), int(value.denominator))
@@ -886,20 +912,12 @@ def _explain_mes(
     support = support_counts(election) if unsupported else None
     steps: list[Step] = []
     reasons: dict[str, Reason] = {}
-    for number, data in enumerate(run.steps, start=1):
-        index = data["project"]
-        assert isinstance(index, int)
-        project = election.projects[index]
-        payers = data["payers"]
-        most = data["max_paid"]
-        before, after = data["money_before"], data["money_after"]
-        assert isinstance(payers, int)
-        most = _fraction(most)
-        assert isinstance(before, int)
-        assert isinstance(after, int)
-        detail: dict[str, Value] = {
-            k: _fraction(v) if isinstance(v, _MPQ) else v for k, v in data.items() if k != "project"
-        }
+    for number, purchase in enumerate(run.steps, start=1):
+        project = election.projects[purchase.project]
+        detail = purchase.figures(voters, project.cost)
+        most = Fraction(purchase.most, purchase.denominator)
+        payers = purchase.payers
+        before, after = purchase.before // voters.total, purchase.after // voters.total
         detail["cost"] = project.cost
         steps.append(
             Step(
