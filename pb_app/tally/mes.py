@@ -529,7 +529,7 @@ class _State:
         else:
             left_slope = [g[4] * slope_factor - unit_slope * g[1] for g in rich]
             charges = (factor, slope_factor, unit_charge, unit_slope)
-            self._keep_payers(horizon, groups, poor, charges)
+            self._keep_payers(horizon, groups[:poor], charges, left, left_slope)
         self.slopes.extend(left_slope)
         if 0 in left:
             # Paid exactly all it had: an empty purse, unless it grows again in later iterations.
@@ -548,35 +548,38 @@ class _State:
     def _keep_payers(
         self,
         horizon: _Horizon,
-        groups: list[_Group],
-        poor: int,
+        poorest: list[_Group],
         charges: tuple[int, int, int, int],
+        left: list[int],
+        left_slope: list[int],
     ) -> None:
         """Record that each group keeps paying as it does: all it has, or π per unit of value.
 
-        A group that pays all it has stays so while budget − π·value ≤ 0; one that pays in
-        full, while budget − π·value ≥ 0. ``charges`` is (factor, slope factor, π and its
-        slope per unit of value, as numerators). Every check has the same denominators, so
-        only the tightest (the smallest root a / b) goes to the horizon.
+        A group that pays all it has (``poorest``) stays so while budget − π·value ≤ 0; one
+        that pays in full (what it has ``left``, and its slope) while budget − π·value ≥ 0.
+        ``charges`` is (factor, slope factor, π and its slope per unit of value, as
+        numerators). Every check has the same denominators, so only the tightest (the smallest
+        root a / b) goes to the horizon.
         """
         factor, slope_factor, unit_charge, unit_slope = charges
-        tightest: tuple[int, int] | None = None
-        for position, (numerator, value, _, _, slope) in enumerate(groups):
-            gap_slope = slope * slope_factor - unit_slope * value
-            if position < poor:
-                if gap_slope <= 0:
-                    continue  # cannot rise above π·value
-                root = (unit_charge * value - numerator * factor, gap_slope)
-            else:
-                if gap_slope >= 0:
-                    continue  # cannot fall below π·value
-                root = (numerator * factor - unit_charge * value, -gap_slope)
-            if tightest is None or root[0] * tightest[1] < tightest[0] * root[1]:
+        roots = [
+            (unit_charge * value - numerator * factor, gap_slope)
+            for numerator, value, _, _, slope in poorest
+            if (gap_slope := slope * slope_factor - unit_slope * value) > 0
+        ]
+        # Budgets only grow with the endowment and π only falls, so a full payer's budget left
+        # almost never falls: a pass in C rules that out before any root is worked out.
+        if left_slope and min(left_slope) < 0:
+            roots += [(gap, -s) for gap, s in zip(left, left_slope, strict=True) if s < 0]
+        if not roots:
+            return
+        tightest = roots[0]
+        for root in roots[1:]:
+            if root[0] * tightest[1] < tightest[0] * root[1]:
                 tightest = root
-        if tightest is not None:
-            horizon.keep_sign(
-                tightest[0], self.denominator, -tightest[1], self.slope_denominator, strict=False
-            )
+        horizon.keep_sign(
+            tightest[0], self.denominator, -tightest[1], self.slope_denominator, strict=False
+        )
 
     def snapshot(self) -> _State:
         """A copy of these budgets that later purchases on this state leave as they are."""
@@ -599,14 +602,15 @@ class _State:
         denominator = math.lcm(self.denominator, self.slope_denominator)
         value_factor = denominator // self.denominator
         slope_factor = denominator // self.slope_denominator * delta
-        numerators, slopes = [0], [0]
-        for c in keep[1:]:
-            epoch = self.epoch_of[c]
-            slope = self.slopes[c] * self.slope_scale[epoch]
-            numerators.append(
-                self.numerators[c] * self.value_scale[epoch] * value_factor + slope * slope_factor
-            )
-            slopes.append(slope)
+        # Class by class in comprehensions: a checkpoint late in a run has hundreds of classes.
+        epochs = [self.epoch_of[c] for c in keep]
+        value_scale = [scale * value_factor for scale in self.value_scale]
+        slope_scale = self.slope_scale
+        slopes = [self.slopes[c] * slope_scale[e] for c, e in zip(keep, epochs, strict=True)]
+        numerators = [
+            self.numerators[c] * value_scale[e] + slope * slope_factor
+            for c, e, slope in zip(keep, epochs, slopes, strict=True)
+        ]
         twin = object.__new__(_State)
         twin.voters = self.voters
         twin.denominator, twin.slope_denominator = denominator, self.slope_denominator
@@ -700,6 +704,8 @@ def _run(
         # still beat the best price.
         zero = mpq(0)
         heap: list[_Bound] = [(bound, p, zero) for bound, p, _ in voters.first_bounds]
+        # The entries whose bound moves with the endowment (the others never do), by project.
+        moving: dict[int, _Bound] = {}
         left = election.budget * n  # the pot, scaled by n like the budgets
     else:
         checkpoint = resume[start - 1]
@@ -710,6 +716,7 @@ def _run(
         # moved along its slope still bounds the price from below.
         heap = [(bound + delta * slope, p, slope) for bound, p, slope in checkpoint.heap]
         heapq.heapify(heap)
+        moving = {entry[1]: entry for entry in heap if entry[2]}
         left, until = checkpoint.left, checkpoint.until
         run.selected, run.spent = list(checkpoint.selected), checkpoint.spent
         run.checkpoints, run.resumed = list(resume[:start]), True
@@ -721,7 +728,9 @@ def _run(
         # pabutools breaks at the first project whose bound is above the best price so far;
         # projects whose bound equals it are still examined, so every tie is found.
         while heap and (best is None or heap[0][0] <= best):
-            _, p, _ = heapq.heappop(heap)
+            _, p, slope = heapq.heappop(heap)
+            if slope:
+                del moving[p]
             price = state.price(p, costs[p], horizon)
             if price is None:
                 continue  # its supporters can no longer pay for it in this run
@@ -735,13 +744,16 @@ def _run(
         winner, price = min(tied, key=lambda t: rank[election.projects[t[0]].id])
         for p, other in looked:
             if p != winner:
-                heapq.heappush(heap, (other.rho, p, other.rho_slope))
+                entry = (other.rho, p, other.rho_slope)
+                heapq.heappush(heap, entry)
+                if other.rho_slope:
+                    moving[p] = entry
         if horizon is not None:
             # Every other project's price (or a lower bound on it) must stay above the
             # winner's, or level with it where the tie-break still favours the winner.
             win_rank = rank[election.projects[winner].id]
             # Most bounds never move (first bounds): while the winner's price falls, no check.
-            watched = [entry for entry in heap if entry[2]] if price.rho_slope <= 0 else heap
+            watched = moving.values() if price.rho_slope <= 0 else heap
             for bound, p, slope in watched:
                 horizon.keep_above(
                     bound,
