@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Literal, NamedTuple, TypeAlias
 
 import numpy as np
@@ -344,6 +344,8 @@ class _Run:
     # at one (its steps then hold only the purchases after it).
     checkpoints: list[_Checkpoint] = field(default_factory=list)
     resumed: bool = False
+    # Add1: counting stopped once the outcome could no longer stop Add1 (see _run).
+    cut_short: bool = False
 
     def explain_leftover(self, voters: _Voters) -> None:
         """What each unfunded project's supporters hold when counting ended."""
@@ -442,7 +444,7 @@ class _State:
         if total < scaled_cost:
             if horizon is not None:
                 # Out of reach: it stays so while cost − Σ budgets(t) > 0.
-                growth = sum(g[4] * g[2] for g in groups)
+                growth = sum(map(mul, map(itemgetter(4), groups), map(itemgetter(2), groups)))
                 horizon.keep_sign(
                     scaled_cost - total,
                     self.denominator,
@@ -679,6 +681,7 @@ def _run(
     step: int = 0,
     resume: Sequence[_Checkpoint] = (),
     track: bool = True,
+    stop: Literal["exhaustive", "feasible"] | None = None,
 ) -> _Run:
     """Equal Shares at ``endowment / n`` minor units per voter (one pabutools inner run).
 
@@ -688,8 +691,13 @@ def _run(
     ``_Run.explain_leftover`` can do so later if Add1 chooses this run. It starts from the last
     of the earlier run's checkpoints in ``resume`` that holds at ``endowment``, if any; without
     ``track`` it neither works out the horizon nor keeps checkpoints of its own.
+
+    With Add1's ``stop`` rule, the run ends as soon as its outcome provably cannot stop Add1
+    (``_Run.cut_short``): the projects still in reach could not together overspend the
+    budget, and, for an exhaustive stop, one out of reach would still fit beside them.
     """
     costs = [project.cost for project in election.projects]
+    order = [rank[project.id] for project in election.projects]  # tie-break rank by index
     horizon = _Horizon() if step and track else None
     run = _Run()
     n = voters.total
@@ -721,7 +729,27 @@ def _run(
         run.selected, run.spent = list(checkpoint.selected), checkpoint.spent
         run.checkpoints, run.resumed = list(resume[:start]), True
     next_endowment = endowment + step * n
+    budget = election.budget
+    # What the projects still in the heap (not funded, not out of reach) cost together, and
+    # the cheapest project out of reach (None: none yet).
+    pending = sum(costs[entry[1]] for entry in heap)
+    out_of_reach = [
+        costs[p]
+        for p in set(range(len(costs))) - {entry[1] for entry in heap} - set(run.selected)
+        if voters.members[p].size
+    ]
+    cheapest = min(out_of_reach) if out_of_reach else None
     while heap:
+        if (
+            stop is not None
+            and cheapest is not None
+            and run.spent + pending <= budget
+            and (stop == "feasible" or cheapest <= budget - run.spent - pending)
+        ):
+            # However it goes on, this run neither overspends nor is exhaustive (nor funds
+            # every project): Add1 goes on to the next iteration, so counting on is moot.
+            run.cut_short = True
+            break
         best: Rational | None = None
         tied: list[tuple[int, _Price]] = []
         looked: list[tuple[int, _Price]] = []
@@ -731,9 +759,12 @@ def _run(
             _, p, slope = heapq.heappop(heap)
             if slope:
                 del moving[p]
+            pending -= costs[p]
             price = state.price(p, costs[p], horizon)
             if price is None:
-                continue  # its supporters can no longer pay for it in this run
+                # Its supporters can no longer pay for it in this run.
+                cheapest = costs[p] if cheapest is None else min(cheapest, costs[p])
+                continue
             looked.append((p, price))
             if best is None or price.rho < best:
                 best, tied = price.rho, [(p, price)]
@@ -741,17 +772,18 @@ def _run(
                 tied.append((p, price))
         if not tied:
             break
-        winner, price = min(tied, key=lambda t: rank[election.projects[t[0]].id])
+        winner, price = tied[0] if len(tied) == 1 else min(tied, key=lambda t: order[t[0]])
         for p, other in looked:
             if p != winner:
                 entry = (other.rho, p, other.rho_slope)
                 heapq.heappush(heap, entry)
+                pending += costs[p]
                 if other.rho_slope:
                     moving[p] = entry
         if horizon is not None:
             # Every other project's price (or a lower bound on it) must stay above the
             # winner's, or level with it where the tie-break still favours the winner.
-            win_rank = rank[election.projects[winner].id]
+            win_rank = order[winner]
             # Most bounds never move (first bounds): while the winner's price falls, no check.
             watched = moving.values() if price.rho_slope <= 0 else heap
             for bound, p, slope in watched:
@@ -760,7 +792,7 @@ def _run(
                     slope,
                     price.rho,
                     price.rho_slope,
-                    strict=rank[election.projects[p].id] < win_rank,
+                    strict=order[p] < win_rank,
                 )
         before = left
         payers, most = state.buy(winner, price, horizon)
@@ -799,6 +831,8 @@ def _run(
             )
         )
     if horizon is not None:
+        # A run cut short holds its purchases and out-of-reach projects as far as the horizon
+        # reaches, so the iterations it skips are cut short (cannot stop Add1) as well.
         run.advance = horizon.advance()
         if until is not None:
             # The purchases this run started from hold only so far.
@@ -867,6 +901,7 @@ def _add1(
             step=step,
             resume=previous.checkpoints if previous is not None else (),
             track=track,
+            stop=stop,
         )
         if progress is not None:
             progress(
@@ -1012,7 +1047,7 @@ def equal_shares(
         add1 = _add1(election, voters, rank, add1_start, add1_stop, step, progress)
         endowment = add1.endowment
         run = add1.run
-        if run.endowment == endowment and not run.resumed:
+        if run.endowment == endowment and not run.resumed and not run.cut_short:
             run.explain_leftover(voters)
         else:
             # The chosen iteration was skipped (it repeats an outcome) or started part way:

@@ -20,8 +20,13 @@ SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[Heal
 
 
 @st.composite
-def elections(draw: st.DrawFn, most_projects: int = 7, most_voters: int = 25) -> Election:
-    """A few projects and ballots (approval, cumulative or ordinal), a binding budget."""
+def elections(
+    draw: st.DrawFn, most_projects: int = 7, most_voters: int = 25, ample: bool = False
+) -> Election:
+    """A few projects and ballots (approval, cumulative or ordinal), a binding budget.
+
+    An ``ample`` budget is at least half of what all the projects cost.
+    """
     kind = draw(st.sampled_from([BallotType.APPROVAL, BallotType.CUMULATIVE, BallotType.ORDINAL]))
     ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=most_projects, unique=True))
     costs = {pid: draw(st.integers(1, 60)) for pid in ids}
@@ -32,7 +37,8 @@ def elections(draw: st.DrawFn, most_projects: int = 7, most_voters: int = 25) ->
         if kind is BallotType.CUMULATIVE:
             points = tuple(draw(st.integers(1, 5)) for _ in projects)
         ballots.append(Ballot(tuple(projects), points=points, voter_id=str(i)))
-    budget = draw(st.integers(1, max(1, sum(costs.values()))))
+    total = sum(costs.values())
+    budget = draw(st.integers(max(1, total // 2) if ample else 1, max(1, total)))
     return Election(
         ballot_type=kind,
         budget=budget,
@@ -63,7 +69,8 @@ def _ends_alike(election: Election, start: str, stop: str, step: int) -> None:
     """Add1 skipping iterations ends exactly as Add1 running every one."""
     every = _add1(election, start, stop, step, jump=False)
     skipping = _add1(election, start, stop, step, jump=True)
-    assert skipping.run.selected == every.run.selected
+    if not (every.run.cut_short or skipping.run.cut_short):
+        assert skipping.run.selected == every.run.selected
     assert skipping.endowment == every.endowment
     assert skipping.iterations == every.iterations
     assert skipping.stop_reason == every.stop_reason
@@ -128,3 +135,52 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
             later = mes._run(election, voters, rank, endowment + step * n, explain=False)
             assert later.selected == resumed.selected
         previous = resumed
+
+
+def _cannot_stop_add1(election: Election, run: mes._Run, voters: mes._Voters, stop: str) -> None:
+    """The whole run at that endowment neither overspends nor is exhaustive nor funds all."""
+    budget = election.budget
+    assert run.spent <= budget
+    costs = [project.cost for project in election.projects]
+    unfunded = [p for p, m in enumerate(voters.members) if m.size and p not in run.selected]
+    assert unfunded
+    if stop == "exhaustive":
+        assert any(run.spent + costs[p] <= budget for p in unfunded)
+
+
+@SETTINGS
+@given(
+    elections(most_projects=12, most_voters=40, ample=True),
+    st.integers(0, 40),
+    st.integers(1, 3),
+    st.sampled_from(["exhaustive", "feasible"]),
+)
+def test_a_run_cut_short_could_not_have_stopped_add1(
+    election: Election, offset: int, step: int, stop: str
+) -> None:
+    # An Add1 run may end as soon as its outcome cannot stop Add1; the whole run (and every
+    # iteration the cut run says it may skip) must then indeed not stop it.
+    voters = mes._prepare(election, mes.default_utility(election))
+    rank = tie_break_rank(election)
+    n = voters.total
+    endowment = election.budget + offset * step * n
+    cut = mes._run(
+        election,
+        voters,
+        rank,
+        endowment,
+        explain=False,
+        step=step,
+        stop=stop,  # type: ignore[arg-type]
+    )
+    whole = mes._run(election, voters, rank, endowment, explain=False)
+    assert whole.selected[: len(cut.selected)] == cut.selected
+    if not cut.cut_short:
+        assert cut.selected == whole.selected
+        return
+    _cannot_stop_add1(election, whole, voters, stop)
+    if cut.advance is not None and cut.advance > 1:
+        last = endowment + (cut.advance - 1) * step * n
+        _cannot_stop_add1(
+            election, mes._run(election, voters, rank, last, explain=False), voters, stop
+        )
