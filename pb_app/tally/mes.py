@@ -18,7 +18,9 @@ its outcome (budgets and prices are affine in the step count while the same comp
 see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
 Where the outcome does change, the first purchases usually do not: a run keeps checkpoints
 after its purchases, each with how many further steps its purchases provably hold for, and the
-next run starts at the last one that holds there (see _Checkpoint).
+next run starts at the last one that holds there (see _Checkpoint). Add1 only needs to know
+whether a run stops it, so a run ends as soon as the projects still in reach could not make it
+overspend or exhaustive (see _run); only the iteration Add1 chooses is counted whole.
 
 Rationals are gmpy2's ``mpq`` inside a count (pabutools counts with it too) and ``Fraction``
 in the outcome; budgets are Python ints.
