@@ -8,6 +8,8 @@ approval, cumulative and ordinal elections with many identical and near-identica
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -113,15 +115,8 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
     previous = mes._run(election, voters, rank, endowment, explain=False, step=step)
     for gap, track in gaps:
         endowment += gap * step * n
-        resumed = mes._run(
-            election,
-            voters,
-            rank,
-            endowment,
-            explain=False,
-            step=step,
-            resume=previous.checkpoints,
-            track=track,
+        resumed = _add1_run(
+            election, voters, endowment, step, resume=previous.checkpoints, track=track
         )
         fresh = mes._run(election, voters, rank, endowment, explain=False, step=step)
         assert resumed.selected == fresh.selected
@@ -135,6 +130,14 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
             later = mes._run(election, voters, rank, endowment + step * n, explain=False)
             assert later.selected == resumed.selected
         previous = resumed
+
+
+def _add1_run(
+    election: Election, voters: mes._Voters, endowment: int, step: int, **options: Any
+) -> mes._Run:
+    """One Add1 run (not explained) at ``endowment``, with ``_run``'s Add1 options."""
+    rank = tie_break_rank(election)
+    return mes._run(election, voters, rank, endowment, explain=False, step=step, **options)
 
 
 def _cannot_stop_add1(election: Election, run: mes._Run, voters: mes._Voters, stop: str) -> None:
@@ -164,15 +167,7 @@ def test_a_run_cut_short_could_not_have_stopped_add1(
     rank = tie_break_rank(election)
     n = voters.total
     endowment = election.budget + offset * step * n
-    cut = mes._run(
-        election,
-        voters,
-        rank,
-        endowment,
-        explain=False,
-        step=step,
-        stop=stop,  # type: ignore[arg-type]
-    )
+    cut = _add1_run(election, voters, endowment, step, stop=stop)
     whole = mes._run(election, voters, rank, endowment, explain=False)
     assert whole.selected[: len(cut.selected)] == cut.selected
     if not cut.cut_short:
