@@ -991,7 +991,7 @@ def _explain_mes(
     for p, project in enumerate(election.projects):
         if project.id in reasons:
             continue
-        supporters = int(voters.weight[voters.members[p]].sum())
+        supporters = voters.supporters[p]
         params: dict[str, Value] = {"cost": project.cost, "supporters": supporters}
         if supporters == 0:
             assert support is not None  # counted above: this project has no supporters
