@@ -8,6 +8,7 @@ approval, cumulative and ordinal elections with many identical and near-identica
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -78,15 +79,21 @@ def _ends_alike(election: Election, start: str, stop: str, step: int) -> None:
     assert skipping.stop_reason == every.stop_reason
 
 
+def _start(
+    election: Election, offset: int, step: int
+) -> tuple[mes._Voters, Mapping[str, int], int]:
+    """The merged ballots, the tie-break ranks and an endowment ``offset`` steps past B."""
+    voters = mes._prepare(election, mes.default_utility(election))
+    return voters, tie_break_rank(election), election.budget + offset * step * voters.total
+
+
 @SETTINGS
 @given(elections(), st.integers(0, 40), st.integers(1, 3))
 def test_every_skipped_iteration_has_the_same_outcome(
     election: Election, offset: int, step: int
 ) -> None:
-    voters = mes._prepare(election, mes.default_utility(election))
-    rank = tie_break_rank(election)
+    voters, rank, endowment = _start(election, offset, step)
     n = voters.total
-    endowment = election.budget + offset * step * n
     run = mes._run(election, voters, rank, endowment, explain=False, step=step)
     horizon = run.advance if run.advance is not None else 60
     for t in range(1, min(horizon, 60)):
@@ -108,10 +115,8 @@ def test_a_run_started_at_a_checkpoint_counts_as_a_fresh_run(
     # including after a jump of several iterations, and in runs that do not track the horizon
     # and pass the checkpoints on); its selection, spend and horizon must be a fresh run's,
     # and what it reports as holding further must hold.
-    voters = mes._prepare(election, mes.default_utility(election))
-    rank = tie_break_rank(election)
+    voters, rank, endowment = _start(election, offset, step)
     n = voters.total
-    endowment = election.budget + offset * step * n
     previous = mes._run(election, voters, rank, endowment, explain=False, step=step)
     for gap, track in gaps:
         endowment += gap * step * n
@@ -163,10 +168,8 @@ def test_a_run_cut_short_could_not_have_stopped_add1(
 ) -> None:
     # An Add1 run may end as soon as its outcome cannot stop Add1; the whole run (and every
     # iteration the cut run says it may skip) must then indeed not stop it.
-    voters = mes._prepare(election, mes.default_utility(election))
-    rank = tie_break_rank(election)
+    voters, rank, endowment = _start(election, offset, step)
     n = voters.total
-    endowment = election.budget + offset * step * n
     cut = _add1_run(election, voters, endowment, step, stop=stop)
     whole = mes._run(election, voters, rank, endowment, explain=False)
     assert whole.selected[: len(cut.selected)] == cut.selected
