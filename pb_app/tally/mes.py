@@ -10,7 +10,8 @@ rational work is done once per class, never per voter. No float ever decides any
 Speed. Identical ballots are merged (with a weight), each project keeps an array of its
 supporters, and a project's last computed price is a lower bound on its price later in the same
 run (budgets only shrink), so a round only recomputes the projects whose bound could still beat
-the best price found so far — the "effective vote count" bound pabutools also uses.
+the best price found so far — the "effective vote count" bound pabutools also uses. A price
+stays exact until a purchase touches one of the project's supporters, so it is kept till then.
 
 Add1 runs Equal Shares again at every endowment step, and neighbouring steps mostly give the
 same outcome. Each run therefore also works out, exactly, how many further steps provably repeat
@@ -123,6 +124,9 @@ class _Voters:
     max_value: list[int]
     supporters: list[int]  # per project: voters who support it
     size: int  # number of merged ballots
+    # per project: the projects that share a supporter with it (itself included), whose
+    # prices a purchase of it may change
+    neighbours: list[frozenset[int]]
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
     first_bounds: list[tuple[Rational, int, int]] = field(default_factory=list)
@@ -199,6 +203,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         max_value=[int(v.max()) if v.size else 0 for v in value_arrays],
         supporters=[int(weight[m].sum()) for m in member_arrays],
         size=size,
+        neighbours=_neighbours(owner, projects, member_arrays, size, count),
     )
     for p, members in enumerate(voters.members):
         if members.size:
@@ -206,6 +211,33 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
             voters.first_bounds.append((mpq(election.projects[p].cost, total), p, p))
     heapq.heapify(voters.first_bounds)
     return voters
+
+
+def _neighbours(
+    owner: IntArray, projects: IntArray, members: list[IntArray], size: int, count: int
+) -> list[frozenset[int]]:
+    """For every project, the projects that share a supporter with it (itself included)."""
+    # Each merged ballot's projects as a bit set (64 projects per word); a project's
+    # neighbours are the union over its supporters' ballots. A ballot names a project once,
+    # so adding its bits is or-ing them.
+    words = max(1, (count + 63) // 64)
+    flat = np.zeros(size * words, dtype=np.uint64)
+    word, bit = np.divmod(projects, 64)
+    np.add.at(flat, owner * words + word, np.left_shift(np.uint64(1), bit.astype(np.uint64)))
+    bits = flat.reshape(size, words)
+    every = np.bitwise_or.reduce(bits, axis=0)
+    neighbours: list[frozenset[int]] = []
+    for supporters in members:
+        union = np.zeros(words, dtype=np.uint64)
+        # In slices of growing length: in a large election most projects meet every other
+        # one within the first few thousand supporters.
+        start, length = 0, 1024
+        while start < supporters.size and not np.array_equal(union, every):
+            union |= np.bitwise_or.reduce(bits[supporters[start : start + length]], axis=0)
+            start, length = start + length, 4 * length
+        flags = np.unpackbits(union.astype("<u8").view(np.uint8), bitorder="little")[:count]
+        neighbours.append(frozenset(np.flatnonzero(flags).tolist()))
+    return neighbours
 
 
 # bincount adds weights in float64. Every weight and every partial sum is a whole number of
@@ -297,6 +329,9 @@ class _Price:
     pi: Rational  # price per unit of value (= rho · kappa): what a full payer pays per value
     groups: list[_Group]  # supporters with money, poorest first (by budget ÷ value)
     poor: int  # the first ``poor`` groups pay all they have
+    # The denominators the groups' budgets and slopes are over (the state's when priced).
+    denominator: int
+    slope_denominator: int
     # How rho and pi change per Add1 iteration while the same supporters pay in full.
     rho_slope: Rational = field(default_factory=mpq)
     pi_slope: Rational = field(default_factory=mpq)
@@ -386,6 +421,8 @@ class _State:
         self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
         # When there are this many classes, number the ones still holding someone again.
         self.renumber_at = RENUMBER_SLACK
+        # Prices worked out since the last purchase that touched their supporters: still exact.
+        self.fresh: dict[int, _Price] = {}
 
     def _keys(self, project: int) -> tuple[IntArray, int]:
         voters = self.voters
@@ -441,6 +478,9 @@ class _State:
 
     def price(self, project: int, cost: int, horizon: _Horizon | None = None) -> _Price | None:
         """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
+        known = self.fresh.get(project)
+        if known is not None:
+            return known
         groups, total = self.groups(project)
         scaled_cost = cost * self.denominator
         if total < scaled_cost:
@@ -475,10 +515,12 @@ class _State:
             if owed * value <= numerator * remaining:
                 pi = mpq(owed, self.denominator * remaining)
                 rho = pi / kappa
-                if horizon is None or not paid_slope:
-                    return _Price(rho, pi, groups, position)
-                pi_slope = mpq(-paid_slope, self.slope_denominator * remaining)
-                return _Price(rho, pi, groups, position, pi_slope / kappa, pi_slope)
+                found = _Price(rho, pi, groups, position, self.denominator, self.slope_denominator)
+                if horizon is not None and paid_slope:
+                    found.pi_slope = mpq(-paid_slope, self.slope_denominator * remaining)
+                    found.rho_slope = found.pi_slope / kappa
+                self.fresh[project] = found
+                return found
             paid += weight * numerator
             paid_slope += weight * slope
             remaining -= weight * value
@@ -493,6 +535,12 @@ class _State:
 
         The most is a numerator over ``denominator`` as it is after the purchase.
         """
+        groups, poor = price.groups, price.poor
+        value_carry = self.denominator // price.denominator
+        slope_carry = self.slope_denominator // price.slope_denominator
+        if value_carry > 1 or slope_carry > 1:
+            # Priced before other purchases (see fresh): its budgets over today's denominators.
+            groups = [(g[0] * value_carry, g[1], g[2], g[3], g[4] * slope_carry) for g in groups]
         pi = price.pi
         # Budgets stay Python ints: mixing gmpy2's mpz into them makes every later step slower.
         pi_numerator, pi_denominator = int(pi.numerator), int(pi.denominator)
@@ -510,7 +558,6 @@ class _State:
             self.slope_scale = [scale * slope_factor for scale in self.slope_scale] + [1]
         unit_charge = pi_numerator * (self.denominator // pi_denominator)
         unit_slope = slope_numerator * (self.slope_denominator // slope_denominator)
-        groups, poor = price.groups, price.poor
         rich = groups[poor:]
         # The first ``poor`` groups pay all they have and join class 0; each other group pays
         # π per unit of value and becomes a new class (lists built in C: this is per group).
@@ -545,6 +592,11 @@ class _State:
         remap = np.zeros(int(keys.max()) + 1, dtype=np.int64)
         remap[[g[3] for g in groups]] = targets
         self.class_of[self.voters.members[project]] = remap[keys]
+        fresh = self.fresh
+        if fresh:
+            # The prices of projects sharing no supporter with this one stay as they were.
+            for changed in fresh.keys() & self.voters.neighbours[project]:
+                del fresh[changed]
         if len(numerators) > self.renumber_at:
             self._renumber()
         return sum(map(itemgetter(2), groups)), most
@@ -594,6 +646,7 @@ class _State:
         twin.epoch_of = self.epoch_of.copy()
         twin.value_scale, twin.slope_scale = self.value_scale.copy(), self.slope_scale.copy()
         twin.class_of, twin.renumber_at = self.class_of.copy(), self.renumber_at
+        twin.fresh = {}
         return twin
 
     def moved(self, delta: int) -> _State:
@@ -623,6 +676,7 @@ class _State:
         twin.value_scale, twin.slope_scale = [1], [1]
         twin.class_of = self._class_of_renumbered(keep)
         twin.renumber_at = 2 * len(keep) + RENUMBER_SLACK
+        twin.fresh = {}
         return twin
 
     def _class_of_renumbered(self, keep: list[int]) -> IntArray:
@@ -639,6 +693,7 @@ class _State:
         self.slopes = [self.slopes[c] for c in keep]
         self.epoch_of = [self.epoch_of[c] for c in keep]
         self.renumber_at = 2 * len(keep) + RENUMBER_SLACK
+        self.fresh.clear()  # their groups name classes by the old numbers
 
     def _held(self) -> list[int]:
         """Class 0 and, in order, every class some merged ballot is in."""

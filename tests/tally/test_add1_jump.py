@@ -9,6 +9,7 @@ approval, cumulative and ordinal elections with many identical and near-identica
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -182,3 +183,39 @@ def test_a_run_cut_short_could_not_have_stopped_add1(
         _cannot_stop_add1(
             election, mes._run(election, voters, rank, last, explain=False), voters, stop
         )
+
+
+@SETTINGS
+@given(
+    elections(most_projects=12, most_voters=40),
+    st.integers(0, 40),
+    st.integers(1, 3),
+    st.booleans(),
+)
+def test_a_price_kept_from_before_other_purchases_is_the_price_worked_out_again(
+    election: Election, offset: int, step: int, track: bool
+) -> None:
+    # A run keeps a project's price while no purchase touches its supporters (_State.fresh).
+    # With every project made every other's neighbour, each purchase drops every kept price:
+    # both runs must buy alike, at the same prices, with the same payers and horizon.
+    voters, rank, endowment = _start(election, offset, step)
+    everything = frozenset(range(len(election.projects)))
+    recounted = replace(voters, neighbours=[everything] * len(election.projects))
+    kept = mes._run(election, voters, rank, endowment, explain=True, step=step, track=track)
+    again = mes._run(election, recounted, rank, endowment, explain=True, step=step, track=track)
+    assert kept.steps == again.steps
+    assert kept.leftover == again.leftover
+    assert kept.advance == again.advance
+    assert [c.until for c in kept.checkpoints] == [c.until for c in again.checkpoints]
+
+
+@SETTINGS
+@given(elections(most_projects=12, most_voters=40))
+def test_neighbours_are_the_projects_sharing_a_supporter(election: Election) -> None:
+    voters = mes._prepare(election, mes.default_utility(election))
+    index = {project.id: p for p, project in enumerate(election.projects)}
+    for p, members in enumerate(voters.members):
+        on_ballots = [election.ballots[i].projects for i in range(len(election.ballots))]
+        supporting = [b for b in on_ballots if election.projects[p].id in b]
+        assert voters.neighbours[p] == {index[q] for b in supporting for q in b}
+        assert bool(members.size) == bool(supporting)
