@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from fractions import Fraction
@@ -65,6 +65,9 @@ MAX_REST = 16
 REUSE_WORTH = 2
 # Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
 RENUMBER_SLACK = 256
+# Below about this many (merged) supporters a Python loop groups a project's supporters faster
+# than NumPy, whose every call costs a few microseconds (see _Voters.few).
+FEW_SUPPORTERS = 48
 
 
 class Utility(StrEnum):
@@ -127,6 +130,11 @@ class _Voters:
     # per project: the projects that share a supporter with it (itself included), whose
     # prices a purchase of it may change
     neighbours: list[frozenset[int]]
+    # Where most projects have FEW_SUPPORTERS or fewer, budget classes are also kept in a Python
+    # list (_State.class_list), and such projects (with value 1) are grouped by Python loops
+    # over their supporters (merged-ballot index, voters) instead of NumPy: ``few`` says which.
+    few: list[bool]
+    few_supporters: list[list[tuple[int, int]]]
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
     first_bounds: list[tuple[Rational, int, int]] = field(default_factory=list)
@@ -204,7 +212,16 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         supporters=[int(weight[m].sum()) for m in member_arrays],
         size=size,
         neighbours=_neighbours(owner, projects, member_arrays, size, count),
+        few=[False] * count,
+        few_supporters=[[] for _ in range(count)],
     )
+    supported = [m.size for m in member_arrays if m.size]
+    if supported and sum(supported) <= FEW_SUPPORTERS * len(supported):
+        for p, members in enumerate(member_arrays):
+            if 0 < members.size <= FEW_SUPPORTERS and voters.max_value[p] == 1:
+                voters.few[p] = True
+                pairs = zip(members.tolist(), weight[members].tolist(), strict=True)
+                voters.few_supporters[p] = list(pairs)
     for p, members in enumerate(voters.members):
         if members.size:
             total = int(np.dot(weight[members], voters.values[p])) * kappa[p]
@@ -419,6 +436,7 @@ class _State:
         self.value_scale: list[int] = [1]  # today's denominator ÷ the epoch's
         self.slope_scale: list[int] = [1]
         self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
+        self.class_list: list[int] = [1] * voters.size if any(voters.few) else []
         # When there are this many classes, number the ones still holding someone again.
         self.renumber_at = RENUMBER_SLACK
         # Prices worked out since the last purchase that touched their supporters: still exact.
@@ -438,12 +456,17 @@ class _State:
         Also what they hold together, as a numerator over ``denominator``.
         """
         voters = self.voters
-        members = voters.members[project]
-        if members.size == 0:
-            return [], 0
-        keys, span = self._keys(project)
-        counts = _weighted_counts(keys, voters.weights[project])
-        present = counts.nonzero()[0]
+        items: Iterable[tuple[int, int]]
+        if voters.few[project]:
+            items, span = self._count_few(project).items(), 1
+        else:
+            members = voters.members[project]
+            if members.size == 0:
+                return [], 0
+            keys, span = self._keys(project)
+            counts = _weighted_counts(keys, voters.weights[project])
+            present = counts.nonzero()[0]
+            items = zip(present.tolist(), counts[present].tolist(), strict=True)
         numerators, slopes, epoch_of = self.numerators, self.slopes, self.epoch_of
         value_scale, slope_scale = self.value_scale, self.slope_scale
         current = len(value_scale) - 1
@@ -451,7 +474,7 @@ class _State:
         total = 0
         if span == 1:
             # Every supporter has value 1 (approval, cost or cardinality utility): key = class.
-            for c, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
+            for c, weight in items:
                 if c:
                     epoch = epoch_of[c]
                     if epoch != current:
@@ -462,7 +485,7 @@ class _State:
                     total += numerator * weight
                     groups.append((numerator, 1, weight, c, slopes[c]))
             return groups, total
-        for key, weight in zip(present.tolist(), counts[present].tolist(), strict=True):
+        for key, weight in items:
             c = key // span
             if c:
                 epoch = epoch_of[c]
@@ -475,6 +498,16 @@ class _State:
                 total += numerator * weight
                 groups.append((numerator, key % span + 1, weight, key, slopes[c]))
         return groups, total
+
+    def _count_few(self, project: int) -> dict[int, int]:
+        """Voters per class among the supporters of a project with few (see _Voters.few)."""
+        classes = self.class_list
+        counted: dict[int, int] = {}
+        get = counted.get
+        for member, weight in self.voters.few_supporters[project]:
+            c = classes[member]
+            counted[c] = get(c, 0) + weight
+        return counted
 
     def price(self, project: int, cost: int, horizon: _Horizon | None = None) -> _Price | None:
         """The smallest price at which the supporters can pay ``cost``; None if they cannot."""
@@ -587,11 +620,8 @@ class _State:
             for position, (gap, slope) in enumerate(zip(left, left_slope, strict=True)):
                 if gap == 0 and slope == 0:
                     targets[poor + position] = 0
-        # Every supporter with money is in a group; the others stay in class 0.
-        keys, _ = self._keys(project)
-        remap = np.zeros(int(keys.max()) + 1, dtype=np.int64)
-        remap[[g[3] for g in groups]] = targets
-        self.class_of[self.voters.members[project]] = remap[keys]
+        # Every supporter with money is in a group; the others go to class 0.
+        self._move(project, [g[3] for g in groups], targets)
         fresh = self.fresh
         if fresh:
             # The prices of projects sharing no supporter with this one stay as they were.
@@ -600,6 +630,27 @@ class _State:
         if len(numerators) > self.renumber_at:
             self._renumber()
         return sum(map(itemgetter(2), groups)), most
+
+    def _move(self, project: int, keys: list[int], targets: list[int]) -> None:
+        """Move the supporters of ``project`` in each group ``keys[i]`` to class ``targets[i]``."""
+        voters = self.voters
+        classes = self.class_list
+        if voters.few[project]:
+            target_of = dict(zip(keys, targets, strict=True)).get
+            supporters = [member for member, _ in voters.few_supporters[project]]
+            moved = [target_of(classes[member], 0) for member in supporters]
+            for member, c in zip(supporters, moved, strict=True):
+                classes[member] = c
+            self.class_of[voters.members[project]] = moved
+            return
+        old, _ = self._keys(project)
+        remap = np.zeros(int(old.max()) + 1, dtype=np.int64)
+        remap[keys] = targets
+        new = remap[old]
+        self.class_of[voters.members[project]] = new
+        if classes:
+            for member, c in zip(voters.members[project].tolist(), new.tolist(), strict=True):
+                classes[member] = c
 
     def _keep_payers(
         self,
@@ -638,7 +689,10 @@ class _State:
         )
 
     def snapshot(self) -> _State:
-        """A copy of these budgets that later purchases on this state leave as they are."""
+        """A copy of these budgets that later purchases on this state leave as they are.
+
+        Only for ``moved``: the copy has no ``class_list`` and prices nothing itself.
+        """
         twin = object.__new__(_State)
         twin.voters = self.voters
         twin.denominator, twin.slope_denominator = self.denominator, self.slope_denominator
@@ -646,6 +700,7 @@ class _State:
         twin.epoch_of = self.epoch_of.copy()
         twin.value_scale, twin.slope_scale = self.value_scale.copy(), self.slope_scale.copy()
         twin.class_of, twin.renumber_at = self.class_of.copy(), self.renumber_at
+        twin.class_list = []
         twin.fresh = {}
         return twin
 
@@ -675,6 +730,7 @@ class _State:
         twin.epoch_of = [0] * len(keep)
         twin.value_scale, twin.slope_scale = [1], [1]
         twin.class_of = self._class_of_renumbered(keep)
+        twin.class_list = twin.class_of.tolist() if any(self.voters.few) else []
         twin.renumber_at = 2 * len(keep) + RENUMBER_SLACK
         twin.fresh = {}
         return twin
@@ -689,6 +745,8 @@ class _State:
         """Number the classes still holding someone 1, 2, … again, so counts stay short."""
         keep = self._held()
         self.class_of = self._class_of_renumbered(keep)
+        if self.class_list:
+            self.class_list = self.class_of.tolist()
         self.numerators = [self.numerators[c] for c in keep]
         self.slopes = [self.slopes[c] for c in keep]
         self.epoch_of = [self.epoch_of[c] for c in keep]
