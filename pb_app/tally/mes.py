@@ -837,7 +837,10 @@ def _run(
         # A price worked out with its payers split as they were, at any later budgets, is no
         # more than the price then (Σ min(budget, π·value) ≤ that split's sum), so a bound
         # moved along its slope still bounds the price from below.
-        heap = [(bound + delta * slope, p, slope) for bound, p, slope in checkpoint.heap]
+        heap = [
+            (entry[0] + delta * entry[2], entry[1], entry[2]) if entry[2] else entry
+            for entry in checkpoint.heap
+        ]
         heapq.heapify(heap)
         moving = {entry[1]: entry for entry in heap if entry[2]}
         left, until = checkpoint.left, checkpoint.until
