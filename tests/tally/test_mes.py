@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from fractions import Fraction
 from typing import Any
 
@@ -188,3 +189,19 @@ def test_outcomes_carry_only_plain_values_never_the_counts_own_rationals(complet
         values += list(reason.params.values())
     assert values
     assert {type(v) for v in values} <= {int, Fraction, str, bool, type(None)}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_count_leaves_the_cycle_collector_as_it_found_it(enabled: bool) -> None:
+    # equal_shares pauses Python's cycle collector while it counts (allocation-heavy, no
+    # cycles); after the count, and after a count that fails, it is as it was before.
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        assert count(SHARES).selected == ("B", "A")
+        assert gc.isenabled() is enabled
+        with pytest.raises(KeyError):
+            equal_shares(SHARES, {})  # no tie-break rank for the projects
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
