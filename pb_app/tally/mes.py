@@ -232,6 +232,10 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
     return voters
 
 
+# Ballot entries handled at once while finding neighbours (keeps temporary arrays small).
+NEIGHBOUR_CHUNK = 1 << 18
+
+
 def _neighbours(
     owner: IntArray, projects: IntArray, members: list[IntArray], size: int, count: int
 ) -> list[frozenset[int]]:
@@ -241,8 +245,11 @@ def _neighbours(
     # so adding its bits is or-ing them.
     words = max(1, (count + 63) // 64)
     flat = np.zeros(size * words, dtype=np.uint64)
-    word, bit = np.divmod(projects, 64)
-    np.add.at(flat, owner * words + word, np.left_shift(np.uint64(1), bit.astype(np.uint64)))
+    one = np.uint64(1)
+    for start in range(0, projects.size, NEIGHBOUR_CHUNK):  # bounded temporaries
+        word, bit = np.divmod(projects[start : start + NEIGHBOUR_CHUNK], 64)
+        at = owner[start : start + NEIGHBOUR_CHUNK] * words + word
+        np.add.at(flat, at, np.left_shift(one, bit.astype(np.uint64)))
     bits = flat.reshape(size, words)
     every = np.bitwise_or.reduce(bits, axis=0)
     neighbours: list[frozenset[int]] = []
