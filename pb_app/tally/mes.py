@@ -12,6 +12,9 @@ supporters, and a project's last computed price is a lower bound on its price la
 run (budgets only shrink), so a round only recomputes the projects whose bound could still beat
 the best price found so far — the "effective vote count" bound pabutools also uses. A price
 stays exact until a purchase touches one of the project's supporters, so it is kept till then.
+Where projects have thousands of budget classes, a price is located with float copies of the
+budgets and then confirmed with exact sums over the classes that pay all they have (see
+_State.price_located); floats only ever choose where to look, never decide.
 
 Add1 runs Equal Shares again at every endowment step, and neighbouring steps mostly give the
 same outcome. Each run therefore also works out, exactly, how many further steps provably repeat
@@ -70,6 +73,13 @@ RENUMBER_SLACK = 256
 # Below about this many (merged) supporters a Python loop groups a project's supporters faster
 # than NumPy, whose every call costs a few microseconds (see _Voters.few).
 FEW_SUPPORTERS = 48
+# Where projects have about this many supporters or more, budget classes also carry their
+# value as a float, and a price over at least MANY_GROUPS classes is located with floats
+# and then confirmed exactly (see _State.price_located).
+MANY_SUPPORTERS = 256
+MANY_GROUPS = 64
+# Floats closer than this (relatively) are not trusted to order budgets: the exact way decides.
+FLOAT_MARGIN = 1e-9
 
 
 class Utility(StrEnum):
@@ -137,6 +147,9 @@ class _Voters:
     # over their supporters (merged-ballot index, voters) instead of NumPy: ``few`` says which.
     few: list[bool]
     few_supporters: list[list[tuple[int, int]]]
+    # Where budget classes carry float values (see MANY_SUPPORTERS): the fewest classes a
+    # project (with values of 1) has for price_located to price it; None: classes carry none.
+    located_from: int | None
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
     first_bounds: list[tuple[Rational, int, int]] = field(default_factory=list)
@@ -216,8 +229,11 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
         neighbours=_neighbours(owner, projects, member_arrays, size, count),
         few=[False] * count,
         few_supporters=[[] for _ in range(count)],
+        located_from=None,
     )
     supported = [m.size for m in member_arrays if m.size]
+    if supported and sum(supported) >= MANY_SUPPORTERS * len(supported):
+        voters.located_from = MANY_GROUPS
     if supported and sum(supported) <= FEW_SUPPORTERS * len(supported):
         for p, members in enumerate(member_arrays):
             if 0 < members.size <= FEW_SUPPORTERS and voters.max_value[p] == 1:
@@ -349,11 +365,20 @@ class _Horizon:
         return max(1, whole + (1 if rest else 0))
 
 
+class _Unsure:
+    """price_located could not settle the price with floats: work it out the exact way."""
+
+
+_UNSURE = _Unsure()
+
+
 @dataclass
 class _Price:
     rho: Rational  # price per unit of utility (pabutools' "affordability")
     pi: Rational  # price per unit of value (= rho · kappa): what a full payer pays per value
-    groups: list[_Group]  # supporters with money, poorest first (by budget ÷ value)
+    # Supporters with money, poorest first (by budget ÷ value); None: not yet worked out
+    # (price_located), buy() does so.
+    groups: list[_Group] | None
     poor: int  # the first ``poor`` groups pay all they have
     # The denominators the groups' budgets and slopes are over (the state's when priced).
     denominator: int
@@ -446,6 +471,10 @@ class _State:
         self.slope_scale: list[int] = [1]
         self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
         self.class_list: list[int] = [1] * voters.size if any(voters.few) else []
+        # Each class's budget in minor units as the nearest float (where voters.located_from).
+        self.floats: npt.NDArray[np.float64] = np.zeros(0, dtype=np.float64)
+        if voters.located_from is not None:
+            self._float_classes(1, [endowment])
         # When there are this many classes, number the ones still holding someone again.
         self.renumber_at = RENUMBER_SLACK
         # Prices worked out since the last purchase that touched their supporters: still exact.
@@ -523,6 +552,12 @@ class _State:
         known = self.fresh.get(project)
         if known is not None:
             return known
+        if self.voters.located_from is not None and self.voters.max_value[project] == 1:
+            located = self.price_located(project, cost, horizon)
+            if not isinstance(located, _Unsure):
+                if located is not None:
+                    self.fresh[project] = located
+                return located
         groups, total = self.groups(project)
         scaled_cost = cost * self.denominator
         if total < scaled_cost:
@@ -568,6 +603,85 @@ class _State:
             remaining -= weight * value
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
 
+    def price_located(
+        self, project: int, cost: int, horizon: _Horizon | None
+    ) -> _Price | _Unsure | None:
+        """``price``, the payers located with float budgets and every decision made exactly.
+
+        A project with many budget classes (approval-like values of 1) is priced without
+        building a group per class: the classes are ordered by their float budgets, the
+        float sums find the first class that pays in full, and exact sums over the classes
+        before it confirm that split (see FLOAT_MARGIN). Where floats could mislead, or the
+        horizon needs exact figures for a project out of reach, it returns _UNSURE.
+        """
+        voters = self.voters
+        classes, _ = self._keys(project)
+        counts = np.bincount(classes, weights=voters.weights[project])
+        present = counts.nonzero()[0]
+        present = present[present != 0]
+        if voters.located_from is None or present.size < voters.located_from:
+            return _UNSURE
+        order = present[np.argsort(self.floats[present], kind="stable")]
+        budgets = self.floats[order]
+        weights = counts[order]
+        spend = budgets * weights
+        total = float(spend.sum())
+        if total < cost * (1 - FLOAT_MARGIN):
+            return None if horizon is None else _UNSURE  # out of reach, surely
+        # Paid by the classes before each one if they all pay everything, and who is left.
+        paid = np.cumsum(spend) - spend
+        left = weights.sum() - (np.cumsum(weights) - weights)
+        pays_full = np.flatnonzero(cost - paid <= budgets * left)
+        if pays_full.size == 0:
+            return _UNSURE
+        k = int(pays_full[0])
+        # The poor classes (before k) must lie clearly below the others, and the last poor
+        # class and the first full payer clearly apart from their neighbours, for the exact
+        # checks below to be about the classes the exact ordering would put there.
+        margin = 1 + FLOAT_MARGIN
+        if k and not budgets[k] > budgets[k - 1] * margin:
+            return _UNSURE
+        if k > 1 and not budgets[k - 1] > budgets[k - 2] * margin:
+            return _UNSURE
+        if k + 1 < budgets.size and not budgets[k + 1] > budgets[k] * margin:
+            return _UNSURE
+        poor = order[: k + 1].tolist()  # with the first full payer
+        self._catch_up(poor)
+        numerators = list(map(self.numerators.__getitem__, poor))
+        poor_weights = weights[:k].astype(np.int64).tolist()
+        spent = sum(map(mul, numerators, poor_weights))
+        remaining = int(weights.sum()) - sum(poor_weights)
+        owed = cost * self.denominator - spent
+        if not owed <= numerators[k] * remaining:
+            return _UNSURE
+        if k and not owed + numerators[k - 1] * poor_weights[-1] > numerators[k - 1] * (
+            remaining + poor_weights[-1]
+        ):
+            return _UNSURE
+        pi = mpq(owed, self.denominator * remaining)
+        kappa = voters.kappa[project]
+        found = _Price(pi / kappa, pi, None, k, self.denominator, self.slope_denominator)
+        if horizon is not None:
+            slopes = map(self.slopes.__getitem__, poor[:k])
+            paid_slope = sum(map(mul, slopes, poor_weights))
+            if paid_slope:
+                found.pi_slope = mpq(-paid_slope, self.slope_denominator * remaining)
+                found.rho_slope = found.pi_slope / kappa
+        return found
+
+    def _catch_up(self, classes: list[int]) -> None:
+        """Bring these classes to today's denominators (once per epoch, not at every look)."""
+        epoch_of = self.epoch_of
+        current = len(self.value_scale) - 1
+        numerators, slopes = self.numerators, self.slopes
+        value_scale, slope_scale = self.value_scale, self.slope_scale
+        for c in classes:
+            epoch = epoch_of[c]
+            if epoch != current:
+                numerators[c] *= value_scale[epoch]
+                slopes[c] *= slope_scale[epoch]
+                epoch_of[c] = current
+
     def money_of(self, project: int) -> Rational:
         """What the supporters of ``project`` have left, in minor units."""
         return mpq(self.groups(project)[1], self.denominator)
@@ -578,6 +692,12 @@ class _State:
         The most is a numerator over ``denominator`` as it is after the purchase.
         """
         groups, poor = price.groups, price.poor
+        if groups is None:
+            # Located with floats (price_located): the same split, group by group, exactly.
+            groups = self.groups(project)[0]
+            groups.sort(key=itemgetter(0))
+            price.groups = groups
+            price.denominator, price.slope_denominator = self.denominator, self.slope_denominator
         value_carry = self.denominator // price.denominator
         slope_carry = self.slope_denominator // price.slope_denominator
         if value_carry > 1 or slope_carry > 1:
@@ -617,6 +737,8 @@ class _State:
         targets.extend(range(first, first + len(rich)))
         numerators.extend(left)
         self.epoch_of.extend([len(self.value_scale) - 1] * len(rich))
+        if self.voters.located_from is not None:
+            self._float_classes(first, left)
         if horizon is None:
             left_slope: list[int] = [0] * len(rich)
         else:
@@ -660,6 +782,16 @@ class _State:
         if classes:
             for member, c in zip(voters.members[project].tolist(), new.tolist(), strict=True):
                 classes[member] = c
+
+    def _float_classes(self, first: int, numerators: list[int]) -> None:
+        """Record the float values of the classes ``first``, ``first + 1``, … (see _Voters)."""
+        end = first + len(numerators)
+        if end > self.floats.size:
+            grown = np.zeros(max(2 * self.floats.size, end), dtype=np.float64)
+            grown[: self.floats.size] = self.floats
+            self.floats = grown
+        denominator = self.denominator
+        self.floats[first:end] = [numerator / denominator for numerator in numerators]
 
     def _keep_payers(
         self,
@@ -710,6 +842,7 @@ class _State:
         twin.value_scale, twin.slope_scale = self.value_scale.copy(), self.slope_scale.copy()
         twin.class_of, twin.renumber_at = self.class_of.copy(), self.renumber_at
         twin.class_list = []
+        twin.floats = self.floats  # moved() works out its own
         twin.fresh = {}
         return twin
 
@@ -741,6 +874,9 @@ class _State:
         twin.class_of = self._class_of_renumbered(keep)
         twin.class_list = twin.class_of.tolist() if any(self.voters.few) else []
         twin.renumber_at = 2 * len(keep) + RENUMBER_SLACK
+        twin.floats = np.zeros(0, dtype=np.float64)
+        if self.voters.located_from is not None:
+            twin._float_classes(0, numerators)
         twin.fresh = {}
         return twin
 
@@ -760,6 +896,8 @@ class _State:
         self.slopes = [self.slopes[c] for c in keep]
         self.epoch_of = [self.epoch_of[c] for c in keep]
         self.renumber_at = 2 * len(keep) + RENUMBER_SLACK
+        if self.voters.located_from is not None:
+            self.floats = self.floats[keep]
         self.fresh.clear()  # their groups name classes by the old numbers
 
     def _held(self) -> list[int]:

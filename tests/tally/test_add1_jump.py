@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -246,3 +247,56 @@ def test_grouping_supporters_in_python_loops_or_numpy_gives_the_same_run(
     assert loops.leftover == arrays.leftover
     assert loops.advance == arrays.advance
     assert [c.until for c in loops.checkpoints] == [c.until for c in arrays.checkpoints]
+
+
+@settings(SETTINGS, max_examples=400)
+@given(elections(most_projects=12, most_voters=40), NEAR_START, st.integers(1, 3), st.booleans())
+@example(EMPTIED_THEN_BUYING, 0, 1, True)
+def test_a_price_located_with_floats_is_the_exact_price(
+    election: Election, offset: int, step: int, track: bool
+) -> None:
+    # Large elections price projects with many budget classes by ordering them with floats
+    # and confirming exactly (_State.price_located). Made to do so from one class on, a run
+    # must buy alike, at the same prices, with the same payers and horizon, as the exact way.
+    voters, rank, endowment = _start(election, offset, step)
+    located = replace(voters, located_from=1)
+    exact = replace(voters, located_from=None)
+    floats = mes._run(election, located, rank, endowment, explain=True, step=step, track=track)
+    plain = mes._run(election, exact, rank, endowment, explain=True, step=step, track=track)
+    assert floats.steps == plain.steps
+    assert floats.leftover == plain.leftover
+    assert floats.advance == plain.advance
+    assert [c.until for c in floats.checkpoints] == [c.until for c in plain.checkpoints]
+
+
+@settings(SETTINGS, max_examples=300)
+@given(
+    elections(most_projects=12, most_voters=40),
+    NEAR_START,
+    st.integers(1, 3),
+    st.lists(st.integers(-4, 4), min_size=1, max_size=20),
+)
+def test_floats_a_hair_off_never_make_a_located_price_wrong(
+    election: Election, offset: int, step: int, nudges: list[int]
+) -> None:
+    # A float budget may be off by half a unit in its last place, and float sums by more:
+    # price_located must then either give the exact price and split or leave it to the exact
+    # way (_UNSURE). Floats nudged by up to 4e-13 (relative; FLOAT_MARGIN is 1e-9), on the
+    # budgets a run ends with, where classes often pay exactly what they have.
+    voters, rank, endowment = _start(election, offset, step)
+    located = replace(voters, located_from=1)
+    state = mes._run(election, located, rank, endowment, explain=False, step=step).state
+    assert state is not None
+    nudged, exact = state.moved(0), state.moved(0)
+    exact.voters = replace(voters, located_from=None)
+    nudged.floats = nudged.floats * (1 + 1e-13 * np.resize(np.array(nudges), nudged.floats.size))
+    for p, project in enumerate(election.projects):
+        if not voters.members[p].size or voters.max_value[p] != 1:
+            continue
+        found = nudged.price_located(p, project.cost, None)
+        if isinstance(found, mes._Unsure):
+            continue
+        price = exact.price(p, project.cost)
+        assert (found is None) == (price is None)
+        if found is not None and price is not None:
+            assert (found.rho, found.pi, found.poor) == (price.rho, price.pi, price.poor)
