@@ -8,7 +8,7 @@ approval, cumulative and ordinal elections with many identical and near-identica
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -198,24 +198,45 @@ EMPTIED_THEN_BUYING = approval(
 )
 
 
-@settings(SETTINGS, max_examples=400)
-@given(elections(most_projects=12, most_voters=40), NEAR_START, st.integers(1, 3), st.booleans())
-@example(EMPTIED_THEN_BUYING, 0, 1, True)
+def _paired_runs(test: Callable[..., None]) -> Callable[..., None]:
+    """Examples for a test comparing two ways to the same run: (election, offset, step, track)."""
+    examples = given(
+        elections(most_projects=12, most_voters=40), NEAR_START, st.integers(1, 3), st.booleans()
+    )
+    return settings(SETTINGS, max_examples=400)(
+        examples(example(EMPTIED_THEN_BUYING, 0, 1, True)(test))
+    )
+
+
+@_paired_runs
 def test_a_price_kept_from_before_other_purchases_is_the_price_worked_out_again(
     election: Election, offset: int, step: int, track: bool
 ) -> None:
     # A run keeps a project's price while no purchase touches its supporters (_State.fresh).
     # With every project made every other's neighbour, each purchase drops every kept price:
     # both runs must buy alike, at the same prices, with the same payers and horizon.
-    voters, rank, endowment = _start(election, offset, step)
+    voters, _, endowment = _start(election, offset, step)
     everything = frozenset(range(len(election.projects)))
     recounted = replace(voters, neighbours=[everything] * len(election.projects))
-    kept = mes._run(election, voters, rank, endowment, explain=True, step=step, track=track)
-    again = mes._run(election, recounted, rank, endowment, explain=True, step=step, track=track)
-    assert kept.steps == again.steps
-    assert kept.leftover == again.leftover
-    assert kept.advance == again.advance
-    assert [c.until for c in kept.checkpoints] == [c.until for c in again.checkpoints]
+    _runs_alike(election, voters, recounted, endowment, step, track)
+
+
+def _runs_alike(
+    election: Election,
+    voters: mes._Voters,
+    other: mes._Voters,
+    endowment: int,
+    step: int,
+    track: bool,
+) -> None:
+    """Runs on two preparations of the same ballots buy alike, with the same horizon."""
+    rank = tie_break_rank(election)
+    one = mes._run(election, voters, rank, endowment, explain=True, step=step, track=track)
+    two = mes._run(election, other, rank, endowment, explain=True, step=step, track=track)
+    assert one.steps == two.steps  # projects, prices, money, payers, most paid
+    assert one.leftover == two.leftover
+    assert one.advance == two.advance
+    assert [c.until for c in one.checkpoints] == [c.until for c in two.checkpoints]
 
 
 @SETTINGS
@@ -230,43 +251,28 @@ def test_neighbours_are_the_projects_sharing_a_supporter(election: Election) -> 
         assert bool(members.size) == bool(supporting)
 
 
-@settings(SETTINGS, max_examples=400)
-@given(elections(most_projects=12, most_voters=40), NEAR_START, st.integers(1, 3), st.booleans())
-@example(EMPTIED_THEN_BUYING, 0, 1, True)
+@_paired_runs
 def test_grouping_supporters_in_python_loops_or_numpy_gives_the_same_run(
     election: Election, offset: int, step: int, track: bool
 ) -> None:
     # Projects with few supporters are grouped by Python loops over a class list (_Voters.few);
     # grouping every project with NumPy must give the very same purchases and horizon.
-    voters, rank, endowment = _start(election, offset, step)
+    voters, _, endowment = _start(election, offset, step)
     count = len(election.projects)
     numpy_only = replace(voters, few=[False] * count, few_supporters=[[] for _ in range(count)])
-    loops = mes._run(election, voters, rank, endowment, explain=True, step=step, track=track)
-    arrays = mes._run(election, numpy_only, rank, endowment, explain=True, step=step, track=track)
-    assert loops.steps == arrays.steps
-    assert loops.leftover == arrays.leftover
-    assert loops.advance == arrays.advance
-    assert [c.until for c in loops.checkpoints] == [c.until for c in arrays.checkpoints]
+    _runs_alike(election, voters, numpy_only, endowment, step, track)
 
 
-@settings(SETTINGS, max_examples=400)
-@given(elections(most_projects=12, most_voters=40), NEAR_START, st.integers(1, 3), st.booleans())
-@example(EMPTIED_THEN_BUYING, 0, 1, True)
+@_paired_runs
 def test_a_price_located_with_floats_is_the_exact_price(
     election: Election, offset: int, step: int, track: bool
 ) -> None:
     # Large elections price projects with many budget classes by ordering them with floats
     # and confirming exactly (_State.price_located). Made to do so from one class on, a run
     # must buy alike, at the same prices, with the same payers and horizon, as the exact way.
-    voters, rank, endowment = _start(election, offset, step)
+    voters, _, endowment = _start(election, offset, step)
     located = replace(voters, located_from=1)
-    exact = replace(voters, located_from=None)
-    floats = mes._run(election, located, rank, endowment, explain=True, step=step, track=track)
-    plain = mes._run(election, exact, rank, endowment, explain=True, step=step, track=track)
-    assert floats.steps == plain.steps
-    assert floats.leftover == plain.leftover
-    assert floats.advance == plain.advance
-    assert [c.until for c in floats.checkpoints] == [c.until for c in plain.checkpoints]
+    _runs_alike(election, located, replace(voters, located_from=None), endowment, step, track)
 
 
 @settings(SETTINGS, max_examples=300)
