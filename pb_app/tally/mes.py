@@ -572,16 +572,7 @@ class _State:
                     strict=True,
                 )
             return None
-        # Poorest first. Groups level in budget ÷ value all pay in full or all pay everything
-        # they have, so their order among themselves does not matter.
-        if self.voters.max_value[project] > 1:
-            # Order by budget ÷ value exactly: scale every budget to a common value multiple.
-            common = math.lcm(*{g[1] for g in groups})
-            groups.sort(key=lambda g: g[0] * (common // g[1]))
-            remaining = sum(g[1] * g[2] for g in groups)
-        else:
-            groups.sort(key=itemgetter(0))
-            remaining = sum(map(itemgetter(2), groups))
+        remaining = self._poorest_first(project, groups)
         paid = 0
         paid_slope = 0
         kappa = self.voters.kappa[project]
@@ -602,6 +593,20 @@ class _State:
             paid_slope += weight * slope
             remaining -= weight * value
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
+
+    def _poorest_first(self, project: int, groups: list[_Group]) -> int:
+        """Sort the groups of ``project`` poorest first; return their total value · voters.
+
+        Groups level in budget ÷ value all pay in full or all pay everything they have, so
+        their order among themselves does not matter.
+        """
+        if self.voters.max_value[project] > 1:
+            # Order by budget ÷ value exactly: scale every budget to a common value multiple.
+            common = math.lcm(*{g[1] for g in groups})
+            groups.sort(key=lambda g: g[0] * (common // g[1]))
+            return sum(g[1] * g[2] for g in groups)
+        groups.sort(key=itemgetter(0))
+        return sum(map(itemgetter(2), groups))
 
     def price_located(
         self, project: int, cost: int, horizon: _Horizon | None
@@ -624,13 +629,14 @@ class _State:
         order = present[np.argsort(self.floats[present], kind="stable")]
         budgets = self.floats[order]
         weights = counts[order]
+        voters_in_all = int(weights.sum())
         spend = budgets * weights
         total = float(spend.sum())
         if total < cost * (1 - FLOAT_MARGIN):
             return None if horizon is None else _UNSURE  # out of reach, surely
         # Paid by the classes before each one if they all pay everything, and who is left.
         paid = np.cumsum(spend) - spend
-        left = weights.sum() - (np.cumsum(weights) - weights)
+        left = voters_in_all - (np.cumsum(weights) - weights)
         pays_full = np.flatnonzero(cost - paid <= budgets * left)
         if pays_full.size == 0:
             return _UNSURE
@@ -650,7 +656,7 @@ class _State:
         numerators = list(map(self.numerators.__getitem__, poor))
         poor_weights = weights[:k].astype(np.int64).tolist()
         spent = sum(map(mul, numerators, poor_weights))
-        remaining = int(weights.sum()) - sum(poor_weights)
+        remaining = voters_in_all - sum(poor_weights)
         owed = cost * self.denominator - spent
         if not owed <= numerators[k] * remaining:
             return _UNSURE
@@ -695,7 +701,7 @@ class _State:
         if groups is None:
             # Located with floats (price_located): the same split, group by group, exactly.
             groups = self.groups(project)[0]
-            groups.sort(key=itemgetter(0))
+            self._poorest_first(project, groups)
             price.groups = groups
             price.denominator, price.slope_denominator = self.denominator, self.slope_denominator
         value_carry = self.denominator // price.denominator

@@ -208,19 +208,6 @@ def _paired_runs(test: Callable[..., None]) -> Callable[..., None]:
     )
 
 
-@_paired_runs
-def test_a_price_kept_from_before_other_purchases_is_the_price_worked_out_again(
-    election: Election, offset: int, step: int, track: bool
-) -> None:
-    # A run keeps a project's price while no purchase touches its supporters (_State.fresh).
-    # With every project made every other's neighbour, each purchase drops every kept price:
-    # both runs must buy alike, at the same prices, with the same payers and horizon.
-    voters, _, endowment = _start(election, offset, step)
-    everything = frozenset(range(len(election.projects)))
-    recounted = replace(voters, neighbours=[everything] * len(election.projects))
-    _runs_alike(election, voters, recounted, endowment, step, track)
-
-
 def _runs_alike(
     election: Election,
     voters: mes._Voters,
@@ -239,13 +226,26 @@ def _runs_alike(
     assert [c.until for c in one.checkpoints] == [c.until for c in two.checkpoints]
 
 
+@_paired_runs
+def test_a_price_kept_from_before_other_purchases_is_the_price_worked_out_again(
+    election: Election, offset: int, step: int, track: bool
+) -> None:
+    # A run keeps a project's price while no purchase touches its supporters (_State.fresh).
+    # With every project made every other's neighbour, each purchase drops every kept price:
+    # both runs must buy alike, at the same prices, with the same payers and horizon.
+    voters, _, endowment = _start(election, offset, step)
+    everything = frozenset(range(len(election.projects)))
+    recounted = replace(voters, neighbours=[everything] * len(election.projects))
+    _runs_alike(election, voters, recounted, endowment, step, track)
+
+
 @SETTINGS
 @given(elections(most_projects=12, most_voters=40))
 def test_neighbours_are_the_projects_sharing_a_supporter(election: Election) -> None:
     voters = mes._prepare(election, mes.default_utility(election))
     index = {project.id: p for p, project in enumerate(election.projects)}
+    on_ballots = [ballot.projects for ballot in election.ballots]
     for p, members in enumerate(voters.members):
-        on_ballots = [election.ballots[i].projects for i in range(len(election.ballots))]
         supporting = [b for b in on_ballots if election.projects[p].id in b]
         assert voters.neighbours[p] == {index[q] for b in supporting for q in b}
         assert bool(members.size) == bool(supporting)
