@@ -22,9 +22,11 @@ its outcome (budgets and prices are affine in the step count while the same comp
 see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
 Where the outcome does change, the first purchases usually do not: a run keeps checkpoints
 after its purchases, each with how many further steps its purchases provably hold for, and the
-next run starts at the last one that holds there (see _Checkpoint). Add1 only needs to know
-whether a run stops it, so a run ends as soon as the projects still in reach could not make it
-overspend or exhaustive (see _run); only the iteration Add1 chooses is counted whole.
+next run starts at the last one that holds there (see _Checkpoint). Once a run's purchases so
+far no longer hold at the next step, it stops working out its horizon: nothing after could be
+skipped or resumed from. Add1 only needs to know whether a run stops it, so a run ends as soon
+as the projects still in reach could not make it overspend or exhaustive (see _run); only the
+iteration Add1 chooses is counted whole.
 
 Rationals are gmpy2's ``mpq`` inside a count (pabutools counts with it too) and ``Fraction``
 in the outcome; budgets are Python ints.
@@ -64,10 +66,6 @@ Completion = Literal["none", "add1", "add1-greedy", "add1-comparison"]
 # Above this endowment per voter (in currency units) Add1 steps by 100 units, not 1 (tally.md §2).
 LARGE_ENDOWMENT = 10_000
 LARGE_STEP = 100
-# Most Add1 runs in a row that skip working out how far their outcome holds (see _add1).
-MAX_REST = 16
-# Keeping checkpoints pays when the next run may start at least 1 / REUSE_WORTH of the way in.
-REUSE_WORTH = 2
 # Dead budget classes tolerated before the live ones are numbered again (keeps arrays short).
 RENUMBER_SLACK = 256
 # Below about this many (merged) supporters a Python loop groups a project's supporters faster
@@ -1000,6 +998,8 @@ def _run(
         run.selected, run.spent = list(checkpoint.selected), checkpoint.spent
         run.checkpoints, run.resumed = list(resume[:start]), True
     next_endowment = endowment + step * n
+    if until is not None and until < next_endowment:
+        horizon = None  # the purchases so far do not happen at the next endowment (see below)
     budget = election.budget
     # What the projects still in the heap (not funded, not out of reach) cost together, and
     # the cheapest project out of reach (None: none yet).
@@ -1070,12 +1070,17 @@ def _run(
         left -= costs[winner] * n
         run.selected.append(winner)
         run.spent += costs[winner]
-        if horizon is not None and (until is None or until >= next_endowment):
+        if horizon is not None:
             advance = horizon.advance()
             if advance is not None:
                 reach = endowment + (advance - 1) * step * n
                 until = reach if until is None else min(until, reach)
-            if until is None or until >= next_endowment:
+            if until is not None and until < next_endowment:
+                # The purchases so far do not happen at the next endowment: the rest of the
+                # run can neither skip an iteration nor leave a checkpoint, so it stops
+                # working out how far its outcome holds (run.advance stays 1).
+                horizon = None
+            else:
                 run.checkpoints.append(
                     _Checkpoint(
                         state.snapshot(),
@@ -1153,16 +1158,8 @@ def _add1(
     previous: _Run | None = None
     previous_endowment = endowment
     iterations = 0
-    # Working out the horizon (and keeping checkpoints) makes a run about half as slow again,
-    # and where many budget classes sit near a price it rarely pays: no iteration skipped, and
-    # the next run could start only a few purchases in. So after such a run the next 1, 2, 4,
-    # … (at most MAX_REST) runs go without it; a run that pays resets this. A run without the
-    # horizon advances by one step and keeps no checkpoints of its own, but it still starts at
-    # the last checkpoint that holds (they hold for a stretch of endowments, not one step).
-    rest = pause = 0
     while True:
         iterations += 1
-        track = jump and not pause
         run = _run(
             election,
             voters,
@@ -1171,7 +1168,7 @@ def _add1(
             explain=False,
             step=step,
             resume=previous.checkpoints if previous is not None else (),
-            track=track,
+            track=jump,
             stop=stop,
         )
         if progress is not None:
@@ -1195,15 +1192,8 @@ def _add1(
         # The next run.advance − 1 iterations give this very outcome (see _Horizon), so they
         # would not stop either: skip to the first one that may differ. Its predecessor has
         # this outcome, which is what "the previous one stands" then keeps.
-        advance = run.advance if track else 1
+        advance = run.advance if jump else 1
         assert advance is not None  # some unfunded project comes within reach eventually
-        reusable = len(run.checkpoints[-1].selected) if run.checkpoints else 0
-        if not track:
-            pause = max(0, pause - 1)
-        elif advance > 1 or reusable * REUSE_WORTH >= len(run.selected):
-            rest = 0
-        else:
-            rest = pause = min(2 * rest or 1, MAX_REST)
         iterations += advance - 1
         previous, previous_endowment = run, endowment + (advance - 1) * step * n
         endowment += advance * step * n
