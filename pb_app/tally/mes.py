@@ -76,6 +76,9 @@ FEW_SUPPORTERS = 48
 # and then confirmed exactly (see _State.price_located).
 MANY_SUPPORTERS = 256
 MANY_GROUPS = 64
+# A bound in the heap that would meet the winner's price within this many Add1 iterations is
+# worked out again (it is usually old), so that it does not cut short how far purchases hold.
+REFRESH_WITHIN = 4
 # Floats closer than this (relatively) are not trusted to order budgets: the exact way decides.
 FLOAT_MARGIN = 1e-9
 
@@ -343,15 +346,22 @@ class _Horizon:
         low_slope: Rational,
         *,
         strict: bool,
-    ) -> None:
-        """Record that ``high + t·high_slope`` stays above ``low + t·low_slope`` (or level)."""
+        unless_within: int = 0,
+    ) -> bool:
+        """Record that ``high + t·high_slope`` stays above ``low + t·low_slope`` (or level).
+
+        Unless they meet within ``unless_within`` iterations: then record nothing, return False.
+        """
         gap = high - low
         slope = high_slope - low_slope
         if slope >= 0:
-            return
+            return True
+        if gap < -slope * unless_within:
+            return False
         self.keep_sign(
             gap.numerator, gap.denominator, slope.numerator, slope.denominator, strict=strict
         )
+        return True
 
     def advance(self) -> int | None:
         """Iterations to the next one that may differ (≥ 1); None if none ever does."""
@@ -1052,19 +1062,10 @@ def _run(
                 if other.rho_slope:
                     moving[p] = entry
         if horizon is not None:
-            # Every other project's price (or a lower bound on it) must stay above the
-            # winner's, or level with it where the tie-break still favours the winner.
-            win_rank = order[winner]
-            # Most bounds never move (first bounds): while the winner's price falls, no check.
-            watched = moving.values() if price.rho_slope <= 0 else heap
-            for bound, p, slope in watched:
-                horizon.keep_above(
-                    bound,
-                    slope,
-                    price.rho,
-                    price.rho_slope,
-                    strict=order[p] < win_rank,
-                )
+            for p in _keep_winner_ahead(state, horizon, heap, moving, winner, price, order, costs):
+                # Priced again at this purchase (see _keep_winner_ahead): out of reach.
+                pending -= costs[p]
+                cheapest = costs[p] if cheapest is None else min(cheapest, costs[p])
         before = left
         payers, most = state.buy(winner, price, horizon)
         left -= costs[winner] * n
@@ -1119,6 +1120,62 @@ def _run(
     if explain:
         run.explain_leftover(voters)
     return run
+
+
+def _keep_winner_ahead(
+    state: _State,
+    horizon: _Horizon,
+    heap: list[_Bound],
+    moving: dict[int, _Bound],
+    winner: int,
+    price: _Price,
+    order: list[int],
+    costs: list[int],
+) -> list[int]:
+    """Record that every other project's price stays above the winner's (see _Horizon).
+
+    Each must stay above, or level where the tie-break still favours the winner. The heap
+    holds lower bounds; one that would meet the winner's price within REFRESH_WITHIN
+    iterations is usually old (worked out before purchases that took money from its
+    supporters), so the project is priced again now and its entry renewed: its price may meet
+    the winner's much later. Returns the projects that then prove out of reach, taken off
+    the heap (they stay so for the rest of the run, and the horizon records until when).
+    """
+    win_rank = order[winner]
+    # Most bounds never move (first bounds): while the winner's price falls, no check.
+    watched = moving.values() if price.rho_slope <= 0 else heap
+    stale = [
+        entry
+        for entry in watched
+        if not horizon.keep_above(
+            entry[0],
+            entry[2],
+            price.rho,
+            price.rho_slope,
+            strict=order[entry[1]] < win_rank,
+            unless_within=REFRESH_WITHIN,
+        )
+    ]
+    gone: list[int] = []
+    for entry in stale:
+        p = entry[1]
+        heap.remove(entry)
+        if entry[2]:
+            del moving[p]
+        now = state.price(p, costs[p], horizon)
+        if now is None:
+            gone.append(p)
+            continue
+        horizon.keep_above(
+            now.rho, now.rho_slope, price.rho, price.rho_slope, strict=order[p] < win_rank
+        )
+        renewed = (now.rho, p, now.rho_slope)
+        heap.append(renewed)
+        if now.rho_slope:
+            moving[p] = renewed
+    if stale:
+        heapq.heapify(heap)
+    return gone
 
 
 @dataclass(frozen=True)
