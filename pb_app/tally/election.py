@@ -201,6 +201,28 @@ class MergedBallots:
     values: IntArray
 
 
+# Keys below this many times the number of ballots are ranked by a table of every key, not
+# by sorting (see _ranks).
+DENSE_KEYS = 8
+
+
+def _ranks(keys: IntArray, bound: int) -> tuple[IntArray, int]:
+    """Each key's rank among the distinct ``keys`` (all below ``bound``); how many are distinct."""
+    if bound <= DENSE_KEYS * keys.size + 1024:
+        seen = np.zeros(bound, dtype=bool)
+        seen[keys] = True
+        rank_of = np.cumsum(seen) - 1
+        return rank_of[keys], int(rank_of[-1]) + 1
+    order = np.argsort(keys)
+    ordered = keys[order]
+    new = np.empty(ordered.size, dtype=bool)
+    new[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    ranks = np.empty(keys.size, dtype=np.int64)
+    ranks[order] = np.cumsum(new) - 1
+    return ranks, int(new.sum())
+
+
 def merge_identical(
     rows: IntArray, index: IntArray, values: IntArray, ballots: int
 ) -> MergedBallots:
@@ -219,22 +241,23 @@ def merge_identical(
     entry = index * span + (values - low) if radix < INT64_SAFE else None
     group = np.empty(ballots, dtype=np.int64)
     distinct = 0
-    for length in np.unique(lengths).tolist():
+    for length in np.flatnonzero(np.bincount(lengths)).tolist():
         members = np.flatnonzero(lengths == length)
         at = offsets[members][:, None] + np.arange(length, dtype=np.int64)
-        keys: npt.NDArray[np.int64] | npt.NDArray[np.void]
         if length == 0:
-            keys = np.zeros(members.size, dtype=np.int64)
+            ranks, found = np.zeros(members.size, dtype=np.int64), 1
         elif entry is not None and radix**length < INT64_SAFE:
-            keys = entry[at] @ (radix ** np.arange(length - 1, -1, -1, dtype=np.int64))
+            numbers = entry[at] @ (radix ** np.arange(length - 1, -1, -1, dtype=np.int64))
+            ranks, found = _ranks(numbers, radix**length)
         else:
             table = np.ascontiguousarray(
                 entry[at] if entry is not None else np.hstack((index[at], values[at]))
             )
             keys = table.view(np.dtype((np.void, table.itemsize * table.shape[1]))).ravel()
-        unique = np.unique(keys)
-        group[members] = distinct + np.searchsorted(unique, keys)
-        distinct += unique.size
+            unique, ranks = np.unique(keys, return_inverse=True)
+            found = unique.size
+        group[members] = distinct + ranks
+        distinct += found
     # Number the merged ballots in the order they were first cast.
     first = np.full(distinct, ballots, dtype=np.int64)
     np.minimum.at(first, group, np.arange(ballots, dtype=np.int64))

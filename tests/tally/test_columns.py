@@ -241,6 +241,31 @@ def test_the_vectorised_merge_equals_the_dict_merge(election: Election) -> None:
 def test_merge_identical_compares_long_ballots_byte_wise(
     ballots: list[list[tuple[int, int]]],
 ) -> None:
+    _merges_like_a_dict(ballots)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(st.sampled_from([0, 1, 2, 2999, 3000]), st.sampled_from([1, 2])),
+            min_size=1,
+            max_size=3,
+            unique_by=lambda pair: pair[0],
+        ),
+        max_size=12,
+    )
+)
+def test_merge_identical_ranks_keys_too_many_for_a_table_by_sorting(
+    ballots: list[list[tuple[int, int]]],
+) -> None:
+    # With 3,001 project indices a ballot of 2 or 3 entries is one int64 key, but there are
+    # far more possible keys than ballots: they are ranked by sorting, not by a table.
+    _merges_like_a_dict(ballots)
+
+
+def _merges_like_a_dict(ballots: list[list[tuple[int, int]]]) -> None:
+    """merge_identical gives each distinct ballot, first cast first, with its voters."""
     rows, index, values = [], [], []
     for number, pairs in enumerate(ballots):
         for project, value in sorted(pairs):
