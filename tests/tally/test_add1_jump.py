@@ -39,7 +39,7 @@ def elections(
     chosen = st.lists(st.sampled_from(ids), unique=True, min_size=1, max_size=4)
     ballots: list[Ballot] = []
     for i, projects in enumerate(draw(st.lists(chosen, min_size=1, max_size=most_voters))):
-        points = ()
+        points: tuple[int, ...] = ()
         if kind is BallotType.CUMULATIVE:
             points = tuple(draw(st.integers(1, 5)) for _ in projects)
         ballots.append(Ballot(tuple(projects), points=points, voter_id=str(i)))
@@ -306,3 +306,38 @@ def test_floats_a_hair_off_never_make_a_located_price_wrong(
         assert (found is None) == (price is None)
         if found is not None and price is not None:
             assert (found.rho, found.pi, found.poor) == (price.rho, price.pi, price.poor)
+
+
+# Three voters with 10 each and a project costing 30: they can pay it to the last unit.
+EXACTLY_AFFORDABLE = approval(30, {"0": 30, "1": 31}, [["0", "1"], ["0", "1"], ["0", "1"]])
+
+
+@settings(SETTINGS, max_examples=300)
+@given(
+    elections(most_projects=12, most_voters=40),
+    NEAR_START,
+    st.integers(1, 3),
+    st.lists(st.integers(-4, 4), min_size=1, max_size=20),
+    st.booleans(),
+)
+@example(EXACTLY_AFFORDABLE, 0, 1, [-4], False)
+def test_floats_a_hair_off_never_screen_out_a_project_in_reach(
+    election: Election, offset: int, step: int, nudges: list[int], ended: bool
+) -> None:
+    # _State._surely_short tells projects out of reach from float budgets. Nudged by up to
+    # 4e-13 (relative), they must never screen out a project whose supporters can pay for it,
+    # to the last unit included: at the start of a run, and on the budgets a run ends with.
+    voters, rank, endowment = _start(election, offset, step)
+    state = mes._State(voters, endowment, step)
+    if ended:
+        at_end = mes._run(election, voters, rank, endowment, explain=False, step=step).state
+        assert at_end is not None
+        state = at_end
+    nudged = state.moved(0)
+    nudged.floats = nudged.floats * (1 + 1e-13 * np.resize(np.array(nudges), nudged.floats.size))
+    for p, project in enumerate(election.projects):
+        members = voters.members[p]
+        if members.size and nudged._surely_short(
+            nudged.class_of[members], voters.weights[p], project.cost
+        ):
+            assert state.groups(p)[1] < project.cost * state.denominator
