@@ -153,8 +153,12 @@ class _Voters:
     few: list[bool]
     few_supporters: list[list[tuple[int, int]]]
     # Where budget classes carry float values (see MANY_SUPPORTERS): the fewest classes a
-    # project (with values of 1) has for price_located to price it; None: classes carry none.
+    # project (with values of 1) has for price_located to price it; None: it prices none.
     located_from: int | None
+    # Whether budget classes carry their values as floats (_State.floats), as they must where
+    # located_from is set: unless projects are grouped in Python loops (``few``), where
+    # budgets grow long and working out their floats would cost more than they save.
+    floated: bool = True
     # (cost ÷ total utility, project, project) for every supported project, heap-ordered:
     # a lower bound on its price (pabutools' initial affordability), the same in every run.
     first_bounds: list[tuple[Rational, int, int]] = field(default_factory=list)
@@ -245,6 +249,7 @@ def _prepare(election: Election, utility: Utility) -> _Voters:
                 voters.few[p] = True
                 pairs = zip(members.tolist(), weight[members].tolist(), strict=True)
                 voters.few_supporters[p] = list(pairs)
+    voters.floated = voters.located_from is not None or not any(voters.few)
     for p, members in enumerate(voters.members):
         if members.size:
             total = int(np.dot(weight[members], voters.values[p])) * kappa[p]
@@ -483,10 +488,11 @@ class _State:
         self.slope_scale: list[int] = [1]
         self.class_of: IntArray = np.ones(voters.size, dtype=np.int64)
         self.class_list: list[int] = [1] * voters.size if any(voters.few) else []
-        # Each class's budget in minor units as the nearest float: floats screen out projects
-        # surely out of reach (_surely_short) and locate prices (price_located).
+        # Each class's budget in minor units as the nearest float (where voters.floated): they
+        # screen out projects surely out of reach (_surely_short) and locate prices.
         self.floats: npt.NDArray[np.float64] = np.zeros(0, dtype=np.float64)
-        self._float_classes(1, [endowment])
+        if voters.floated:
+            self._float_classes(1, [endowment])
         # When there are this many classes, number the ones still holding someone again.
         self.renumber_at = RENUMBER_SLACK
         # Prices worked out since the last purchase that touched their supporters: still exact.
@@ -570,7 +576,8 @@ class _State:
         classes = None
         if not voters.few[project] and voters.members[project].size:
             classes = self.class_of[voters.members[project]]
-            if horizon is None and self._surely_short(classes, voters.weights[project], cost):
+            screen = horizon is None and voters.floated
+            if screen and self._surely_short(classes, voters.weights[project], cost):
                 return None
         if voters.located_from is not None and voters.max_value[project] == 1:
             located = self.price_located(project, cost, horizon, classes)
@@ -776,7 +783,8 @@ class _State:
         targets.extend(range(first, first + len(rich)))
         numerators.extend(left)
         self.epoch_of.extend([len(self.value_scale) - 1] * len(rich))
-        self._float_classes(first, left)
+        if self.voters.floated:
+            self._float_classes(first, left)
         if horizon is None:
             left_slope: list[int] = [0] * len(rich)
         else:
@@ -913,7 +921,8 @@ class _State:
         twin.class_list = twin.class_of.tolist() if any(self.voters.few) else []
         twin.renumber_at = 2 * len(keep) + RENUMBER_SLACK
         twin.floats = np.zeros(0, dtype=np.float64)
-        twin._float_classes(0, numerators)
+        if self.voters.floated:
+            twin._float_classes(0, numerators)
         twin.fresh = {}
         return twin
 
@@ -933,7 +942,8 @@ class _State:
         self.slopes = [self.slopes[c] for c in keep]
         self.epoch_of = [self.epoch_of[c] for c in keep]
         self.renumber_at = 2 * len(keep) + RENUMBER_SLACK
-        self.floats = self.floats[keep]
+        if self.voters.floated:
+            self.floats = self.floats[keep]
         self.fresh.clear()  # their groups name classes by the old numbers
 
     def _held(self) -> list[int]:

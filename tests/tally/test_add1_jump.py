@@ -271,8 +271,22 @@ def test_a_price_located_with_floats_is_the_exact_price(
     # and confirming exactly (_State.price_located). Made to do so from one class on, a run
     # must buy alike, at the same prices, with the same payers and horizon, as the exact way.
     voters, _, endowment = _start(election, offset, step)
-    located = replace(voters, located_from=1)
+    located = replace(voters, located_from=1, floated=True)
     _runs_alike(election, located, replace(voters, located_from=None), endowment, step, track)
+
+
+@_paired_runs
+def test_screening_projects_out_of_reach_with_floats_gives_the_same_run(
+    election: Election, offset: int, step: int, track: bool
+) -> None:
+    # Outside the horizon's work, float budgets screen out projects surely out of reach
+    # (_State._surely_short) among those grouped by NumPy: runs with and without them must
+    # buy alike.
+    voters, _, endowment = _start(election, offset, step)
+    count = len(election.projects)
+    numpy_only = replace(voters, few=[False] * count, few_supporters=[[] for _ in range(count)])
+    floated = replace(numpy_only, floated=True)
+    _runs_alike(election, floated, replace(numpy_only, floated=False), endowment, step, track)
 
 
 @settings(SETTINGS, max_examples=300)
@@ -290,7 +304,7 @@ def test_floats_a_hair_off_never_make_a_located_price_wrong(
     # way (_UNSURE). Floats nudged by up to 4e-13 (relative; FLOAT_MARGIN is 1e-9), on the
     # budgets a run ends with, where classes often pay exactly what they have.
     voters, rank, endowment = _start(election, offset, step)
-    located = replace(voters, located_from=1)
+    located = replace(voters, located_from=1, floated=True)
     state = mes._run(election, located, rank, endowment, explain=False, step=step).state
     assert state is not None
     nudged, exact = state.moved(0), state.moved(0)
@@ -328,6 +342,7 @@ def test_floats_a_hair_off_never_screen_out_a_project_in_reach(
     # 4e-13 (relative), they must never screen out a project whose supporters can pay for it,
     # to the last unit included: at the start of a run, and on the budgets a run ends with.
     voters, rank, endowment = _start(election, offset, step)
+    voters = replace(voters, floated=True)
     state = mes._State(voters, endowment, step)
     if ended:
         at_end = mes._run(election, voters, rank, endowment, explain=False, step=step).state
