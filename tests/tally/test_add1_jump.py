@@ -258,9 +258,13 @@ def test_grouping_supporters_in_python_loops_or_numpy_gives_the_same_run(
     # Projects with few supporters are grouped by Python loops over a class list (_Voters.few);
     # grouping every project with NumPy must give the very same purchases and horizon.
     voters, _, endowment = _start(election, offset, step)
-    count = len(election.projects)
-    numpy_only = replace(voters, few=[False] * count, few_supporters=[[] for _ in range(count)])
-    _runs_alike(election, voters, numpy_only, endowment, step, track)
+    _runs_alike(election, voters, _numpy_only(voters), endowment, step, track)
+
+
+def _numpy_only(voters: mes._Voters) -> mes._Voters:
+    """These merged ballots with every project grouped by NumPy, none by Python loops."""
+    count = len(voters.members)
+    return replace(voters, few=[False] * count, few_supporters=[[] for _ in range(count)])
 
 
 @_paired_runs
@@ -283,19 +287,24 @@ def test_screening_projects_out_of_reach_with_floats_gives_the_same_run(
     # (_State._surely_short) among those grouped by NumPy: runs with and without them must
     # buy alike.
     voters, _, endowment = _start(election, offset, step)
-    count = len(election.projects)
-    numpy_only = replace(voters, few=[False] * count, few_supporters=[[] for _ in range(count)])
+    numpy_only = _numpy_only(voters)
     floated = replace(numpy_only, floated=True)
     _runs_alike(election, floated, replace(numpy_only, floated=False), endowment, step, track)
 
 
+# Relative nudges of float budgets, in units of 1e-13 (see _nudged).
+NUDGES = st.lists(st.integers(-4, 4), min_size=1, max_size=20)
+
+
+def _nudged(state: mes._State, nudges: list[int]) -> mes._State:
+    """A copy of ``state`` whose float budgets are off by ``nudges`` × 1e-13 (relative), in turn."""
+    twin = state.moved(0)
+    twin.floats = twin.floats * (1 + 1e-13 * np.resize(np.array(nudges), twin.floats.size))
+    return twin
+
+
 @settings(SETTINGS, max_examples=300)
-@given(
-    elections(most_projects=12, most_voters=40),
-    NEAR_START,
-    st.integers(1, 3),
-    st.lists(st.integers(-4, 4), min_size=1, max_size=20),
-)
+@given(elections(most_projects=12, most_voters=40), NEAR_START, st.integers(1, 3), NUDGES)
 def test_floats_a_hair_off_never_make_a_located_price_wrong(
     election: Election, offset: int, step: int, nudges: list[int]
 ) -> None:
@@ -307,9 +316,8 @@ def test_floats_a_hair_off_never_make_a_located_price_wrong(
     located = replace(voters, located_from=1, floated=True)
     state = mes._run(election, located, rank, endowment, explain=False, step=step).state
     assert state is not None
-    nudged, exact = state.moved(0), state.moved(0)
+    nudged, exact = _nudged(state, nudges), state.moved(0)
     exact.voters = replace(voters, located_from=None)
-    nudged.floats = nudged.floats * (1 + 1e-13 * np.resize(np.array(nudges), nudged.floats.size))
     for p, project in enumerate(election.projects):
         if not voters.members[p].size or voters.max_value[p] != 1:
             continue
@@ -331,7 +339,7 @@ EXACTLY_AFFORDABLE = approval(30, {"0": 30, "1": 31}, [["0", "1"], ["0", "1"], [
     elections(most_projects=12, most_voters=40),
     NEAR_START,
     st.integers(1, 3),
-    st.lists(st.integers(-4, 4), min_size=1, max_size=20),
+    NUDGES,
     st.booleans(),
 )
 @example(EXACTLY_AFFORDABLE, 0, 1, [-4], False)
@@ -348,8 +356,7 @@ def test_floats_a_hair_off_never_screen_out_a_project_in_reach(
         at_end = mes._run(election, voters, rank, endowment, explain=False, step=step).state
         assert at_end is not None
         state = at_end
-    nudged = state.moved(0)
-    nudged.floats = nudged.floats * (1 + 1e-13 * np.resize(np.array(nudges), nudged.floats.size))
+    nudged = _nudged(state, nudges)
     for p, project in enumerate(election.projects):
         members = voters.members[p]
         if members.size and nudged._surely_short(
