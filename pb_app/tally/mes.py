@@ -622,7 +622,7 @@ class _State:
         raise AssertionError("unreachable: the supporters had enough money")  # pragma: no cover
 
     def _surely_short(self, classes: IntArray, weights: npt.NDArray[np.float64], cost: int) -> bool:
-        """Whether float budgets prove that these supporters cannot pay ``cost`` (then exact).
+        """Whether float budgets prove that these supporters cannot pay ``cost`` (True is sure).
 
         About half the projects priced in an Add1 run turn out to be out of reach; this tells
         most of them without grouping their supporters. (A run working out its horizon needs
