@@ -576,7 +576,8 @@ class _State:
         classes = None
         if not voters.few[project] and voters.members[project].size:
             classes = self.class_of[voters.members[project]]
-            screen = horizon is None and voters.floated
+            # (Where prices are located, price_located screens its classes, fewer than voters.)
+            screen = horizon is None and voters.floated and voters.located_from is None
             if screen and self._surely_short(classes, voters.weights[project], cost):
                 return None
         if voters.located_from is not None and voters.max_value[project] == 1:
@@ -631,7 +632,9 @@ class _State:
         # Each float is within 2⁻⁵³ (relative) of the exact budget and a sum of k such
         # products within (k + 2)·2⁻⁵³ of the exact sum; FLOAT_MARGIN covers the rest.
         slack = FLOAT_MARGIN + (classes.size + 2) * FLOAT_ERROR
-        most = float(self.floats[classes] @ weights) * (1 + slack)
+        # Multiplied and summed by NumPy, not a BLAS dot (``@``), which runs threads on long
+        # vectors: a count keeps to one core.
+        most = float(np.multiply(self.floats[classes], weights).sum()) * (1 + slack)
         return most < cost * (1 - FLOAT_MARGIN)
 
     def _poorest_first(self, project: int, groups: list[_Group]) -> int:
