@@ -23,8 +23,9 @@ same outcome. Each run therefore also works out, exactly, how many further steps
 its outcome (budgets and prices are affine in the step count while the same comparisons decide;
 see _Horizon), and Add1 jumps over them: it stops at the very step running every one would.
 Where the outcome does change, the first purchases usually do not: a run keeps checkpoints
-after its purchases, each with how many further steps its purchases provably hold for, and the
-next run starts at the last one that holds there (see _Checkpoint). Once a run's purchases so
+after its purchases, each with how many further steps its purchases provably hold for (of
+purchases that hold equally far, only the last), and the next run starts at the last one that
+holds there (see _Checkpoint). Once a run's purchases so
 far no longer hold at the next step, it stops working out its horizon: nothing after could be
 skipped or resumed from. Add1 only needs to know whether a run stops it, so a run ends as soon
 as the projects still in reach could not make it overspend or exhaustive (see _run); only the
@@ -735,10 +736,18 @@ class _State:
         """What the supporters of ``project`` have left, in minor units."""
         return mpq(self.groups(project)[1], self.denominator)
 
-    def buy(self, project: int, price: _Price, horizon: _Horizon | None = None) -> tuple[int, int]:
+    def buy(
+        self,
+        project: int,
+        price: _Price,
+        horizon: _Horizon | None = None,
+        before_change: Callable[[], None] | None = None,
+    ) -> tuple[int, int]:
         """Charge the supporters; return how many paid and the most one of them paid.
 
-        The most is a numerator over ``denominator`` as it is after the purchase.
+        The most is a numerator over ``denominator`` as it is after the purchase. Once the
+        purchase's checks are on the horizon and before any budget changes (denominators may
+        have grown, values have not), ``before_change`` is called.
         """
         groups, poor = price.groups, price.poor
         if groups is None:
@@ -780,6 +789,14 @@ class _State:
             most = unit_charge * max(g[1] for g in rich) if rich else 0
         if poor:
             most = max(most, max(g[0] for g in groups[:poor]) * factor)
+        if horizon is None:
+            left_slope: list[int] = [0] * len(rich)
+        else:
+            left_slope = [g[4] * slope_factor - unit_slope * g[1] for g in rich]
+            charges = (factor, slope_factor, unit_charge, unit_slope)
+            self._keep_payers(horizon, groups[:poor], charges, left, left_slope)
+        if before_change is not None:
+            before_change()
         numerators = self.numerators
         first = len(numerators)
         targets = [0] * poor
@@ -788,12 +805,6 @@ class _State:
         self.epoch_of.extend([len(self.value_scale) - 1] * len(rich))
         if self.voters.floated:
             self._float_classes(first, left)
-        if horizon is None:
-            left_slope: list[int] = [0] * len(rich)
-        else:
-            left_slope = [g[4] * slope_factor - unit_slope * g[1] for g in rich]
-            charges = (factor, slope_factor, unit_charge, unit_slope)
-            self._keep_payers(horizon, groups[:poor], charges, left, left_slope)
         self.slopes.extend(left_slope)
         if 0 in left:
             # Paid exactly all it had: an empty purse, unless it grows again in later iterations.
@@ -1055,6 +1066,32 @@ def _run(
         if voters.members[p].size
     ]
     cheapest = min(out_of_reach) if out_of_reach else None
+    # The checkpoint after the last purchase but its budgets: (heap, pot left, selected,
+    # spent, until). Only the last of the checkpoints that hold equally far is ever started
+    # from, so the budgets are copied only once the next purchase holds less far (settle).
+    unsaved: tuple[list[_Bound], int, tuple[int, ...], int, int | None] | None = None
+
+    def save() -> None:
+        """Keep the unsaved checkpoint, with a copy of the budgets (unchanged in value since)."""
+        assert unsaved is not None
+        heap_then, left_then, selected, spent, until_then = unsaved
+        checkpoint = _Checkpoint(
+            state.snapshot(), heap_then, left_then, selected, spent, endowment, until_then
+        )
+        run.checkpoints.append(checkpoint)
+
+    def settle() -> None:
+        """Once a purchase's checks are on the horizon, before any budget changes (see buy)."""
+        nonlocal until, unsaved
+        assert horizon is not None
+        advance = horizon.advance()
+        if advance is not None:
+            reach = endowment + (advance - 1) * step * n
+            until = reach if until is None else min(until, reach)
+        if unsaved is not None and until != unsaved[4]:
+            save()
+        unsaved = None
+
     while heap:
         if (
             stop is not None
@@ -1102,32 +1139,18 @@ def _run(
                 pending -= costs[p]
                 cheapest = costs[p] if cheapest is None else min(cheapest, costs[p])
         before = left
-        payers, most = state.buy(winner, price, horizon)
+        payers, most = state.buy(winner, price, horizon, settle if horizon is not None else None)
         left -= costs[winner] * n
         run.selected.append(winner)
         run.spent += costs[winner]
         if horizon is not None:
-            advance = horizon.advance()
-            if advance is not None:
-                reach = endowment + (advance - 1) * step * n
-                until = reach if until is None else min(until, reach)
             if until is not None and until < next_endowment:
                 # The purchases so far do not happen at the next endowment: the rest of the
                 # run can neither skip an iteration nor leave a checkpoint, so it stops
                 # working out how far its outcome holds (run.advance stays 1).
                 horizon = None
             else:
-                run.checkpoints.append(
-                    _Checkpoint(
-                        state.snapshot(),
-                        heap.copy(),
-                        left,
-                        tuple(run.selected),
-                        run.spent,
-                        endowment,
-                        until,
-                    )
-                )
+                unsaved = (heap.copy(), left, tuple(run.selected), run.spent, until)
         # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
         run.steps.append(
             _Purchase(
@@ -1142,6 +1165,8 @@ def _run(
                 len(tied),
             )
         )
+    if unsaved is not None:
+        save()
     if horizon is not None:
         # A run cut short holds its purchases and out-of-reach projects as far as the horizon
         # reaches, so the iterations it skips are cut short (cannot stop Add1) as well.
