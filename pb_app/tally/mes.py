@@ -25,11 +25,11 @@ see _Horizon), and Add1 jumps over them: it stops at the very step running every
 Where the outcome does change, the first purchases usually do not: a run keeps checkpoints
 after its purchases, each with how many further steps its purchases provably hold for (of
 purchases that hold equally far, only the last), and the next run starts at the last one that
-holds there (see _Checkpoint). Once a run's purchases so
-far no longer hold at the next step, it stops working out its horizon: nothing after could be
-skipped or resumed from. Add1 only needs to know whether a run stops it, so a run ends as soon
-as the projects still in reach could not make it overspend or exhaustive (see _run); only the
-iteration Add1 chooses is counted whole.
+holds there (see _Checkpoint). Once a run's purchases so far no longer hold at the next step,
+it stops working out its horizon: nothing after could be skipped or resumed from. Add1 only
+needs to know whether a run stops it, so a run ends as soon as the projects still in reach
+could not make it overspend or exhaustive (see _run); only the iteration Add1 chooses is
+counted whole.
 
 Rationals are gmpy2's ``mpq`` inside a count (pabutools counts with it too) and ``Fraction``
 in the outcome; budgets are Python ints.
@@ -1066,19 +1066,15 @@ def _run(
         if voters.members[p].size
     ]
     cheapest = min(out_of_reach) if out_of_reach else None
-    # The checkpoint after the last purchase but its budgets: (heap, pot left, selected,
-    # spent, until). Only the last of the checkpoints that hold equally far is ever started
-    # from, so the budgets are copied only once the next purchase holds less far (settle).
-    unsaved: tuple[list[_Bound], int, tuple[int, ...], int, int | None] | None = None
+    # The checkpoint after the last purchase, all but its budgets (_Checkpoint's other fields
+    # in order). Only the last of the checkpoints that hold equally far is ever started from,
+    # so the budgets are copied only once the next purchase holds less far (settle).
+    unsaved: tuple[list[_Bound], int, tuple[int, ...], int, int, int | None] | None = None
 
     def save() -> None:
         """Keep the unsaved checkpoint, with a copy of the budgets (unchanged in value since)."""
         assert unsaved is not None
-        heap_then, left_then, selected, spent, until_then = unsaved
-        checkpoint = _Checkpoint(
-            state.snapshot(), heap_then, left_then, selected, spent, endowment, until_then
-        )
-        run.checkpoints.append(checkpoint)
+        run.checkpoints.append(_Checkpoint(state.snapshot(), *unsaved))
 
     def settle() -> None:
         """Once a purchase's checks are on the horizon, before any budget changes (see buy)."""
@@ -1088,7 +1084,7 @@ def _run(
         if advance is not None:
             reach = endowment + (advance - 1) * step * n
             until = reach if until is None else min(until, reach)
-        if unsaved is not None and until != unsaved[4]:
+        if unsaved is not None and until != unsaved[-1]:
             save()
         unsaved = None
 
@@ -1150,7 +1146,7 @@ def _run(
                 # working out how far its outcome holds (run.advance stays 1).
                 horizon = None
             else:
-                unsaved = (heap.copy(), left, tuple(run.selected), run.spent, until)
+                unsaved = (heap.copy(), left, tuple(run.selected), run.spent, endowment, until)
         # Every step is kept (cheaply), so Add1 need not rerun the iteration it chooses.
         run.steps.append(
             _Purchase(
